@@ -1,0 +1,184 @@
+# imgward — plain GNU make, pkg-config for every library.
+#
+#   make                 build everything under build/
+#   make check           run every test (tests/run-tests)
+#   make install DESTDIR=... PREFIX=...
+#   make fuzz FUZZ_SECONDS=N   (clang, libFuzzer)
+#   make check-valgrind / make check-sanitize
+#
+# HACKING.md says where code goes; this file only has to find it.
+
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+LIBEXECDIR ?= $(PREFIX)/libexec
+HELPERDIR ?= $(LIBEXECDIR)/imgward
+DATADIR ?= $(PREFIX)/share
+POLICYDIR ?= $(DATADIR)/imgward/policy
+SYSCONFDIR ?= /etc
+APPARMORDIR ?= $(SYSCONFDIR)/apparmor.d
+DESTDIR ?=
+
+B := build
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+
+VERSION := 0.1.0
+
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
+	-Wformat-nonliteral -Wmissing-prototypes -Wstrict-prototypes \
+	-Wimplicit-fallthrough -Wno-unused-parameter -Wpointer-arith \
+	-Wcast-qual -Wundef -Wwrite-strings -Wold-style-definition \
+	-Wnull-dereference -Wframe-larger-than=65536
+HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
+	-fstack-clash-protection -fcf-protection -fPIE
+OPT ?= -O2 -g
+BASE_CFLAGS := -std=gnu11 $(OPT) $(WARNINGS) $(HARDEN) -D_GNU_SOURCE \
+	-DIMGWARD_VERSION='"$(VERSION)"' -Ilib -I$(B)/gen
+CFLAGS ?=
+LDFLAGS ?=
+HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
+
+pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
+pc_libs = $(shell $(PKG_CONFIG) --libs $(1))
+
+JSON_CFLAGS := $(call pc_cflags,json-c)
+SECCOMP_CFLAGS := $(call pc_cflags,libseccomp)
+ALL_CFLAGS = $(BASE_CFLAGS) $(JSON_CFLAGS) $(SECCOMP_CFLAGS) $(CFLAGS)
+
+# The broker is an ordinary dynamically linked PIE.
+BROKER_LIBS := $(call pc_libs,json-c libcap-ng libapparmor)
+# Helpers are static PIEs: they are exec'd inside an empty mount namespace
+# where no dynamic loader or library path exists (HACKING.md).
+HELPER_STATIC_LIBS := -Wl,-Bstatic $(call pc_libs,libseccomp json-c zlib liblzma libzstd) -lbz2 -Wl,-Bdynamic
+HELPER_LDFLAGS := -static-pie $(HARDEN_LD)
+
+# ---- sources ---------------------------------------------------------
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/formats/*.c)
+LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
+BROKER_SRCS := $(wildcard broker/*.c)
+BROKER_OBJS := $(BROKER_SRCS:%.c=$(B)/obj/%.o)
+HELPERS := $(notdir $(wildcard helpers/*))
+POLICIES := $(basename $(notdir $(wildcard policy/seccomp/*.policy)))
+UNIT_SRCS := $(wildcard tests/unit/test-*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+TEST_TOOL_SRCS := $(wildcard tests/tools/*.c)
+TEST_TOOL_BINS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
+TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
+
+all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) $(TEST_HELPER_BINS)
+
+.PHONY: all check check-valgrind check-sanitize install uninstall clean fuzz \
+	format-check
+
+# V=1 shows full command lines
+V ?= 0
+ifeq ($(V),0)
+Q := @
+say = @printf '  %-8s %s\n' $(1) $(2);
+endif
+
+$(B)/obj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libimgward.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+# ---- seccomp policies: text -> generated C (tools/policy-compile) -----
+$(B)/tools/policy-compile: tools/policy-compile.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $< -o $@ $(HARDEN_LD) $(call pc_libs,libseccomp)
+
+$(B)/gen/policy-%.c: policy/seccomp/%.policy $(B)/tools/policy-compile $(wildcard policy/seccomp/*.inc)
+	@mkdir -p $(dir $@)
+	$(B)/tools/policy-compile $< $* > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/policy-%.o: $(B)/gen/policy-%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Wno-missing-prototypes -c $< -o $@
+
+# ---- rlimit/deadline defaults: policy/limits/*.conf -> generated C ----
+$(B)/gen/limits.c: $(wildcard policy/limits/*.conf) tools/limits-gen.sh
+	@mkdir -p $(dir $@)
+	sh tools/limits-gen.sh $(sort $(wildcard policy/limits/*.conf)) > $@.tmp && mv $@.tmp $@
+
+$(B)/obj/gen/limits.o: $(B)/gen/limits.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+# ---- broker ----------------------------------------------------------
+$(B)/imgward: $(BROKER_OBJS) $(B)/obj/gen/limits.o $(B)/libimgward.a
+	$(CC) $(ALL_CFLAGS) -pie $(HARDEN_LD) $(LDFLAGS) $^ -o $@ $(BROKER_LIBS) \
+		$(call pc_libs,zlib)
+
+# ---- helpers: helpers/<name>/*.c + its policy, static PIE ------------
+define helper_rule
+$(B)/imgward-$(1): $(patsubst %.c,$(B)/obj/%.o,$(wildcard helpers/$(1)/*.c)) \
+		$(B)/obj/gen/policy-$(1).o $(B)/libimgward.a
+	$$(CC) $$(ALL_CFLAGS) $$(HELPER_LDFLAGS) $$(LDFLAGS) $$^ -o $$@ $$(HELPER_STATIC_LIBS)
+endef
+$(foreach h,$(HELPERS),$(eval $(call helper_rule,$(h))))
+
+# ---- tests -----------------------------------------------------------
+$(B)/tests/%: tests/unit/%.c $(B)/libimgward.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Itests/unit -pie $(HARDEN_LD) $< -o $@ \
+		$(B)/libimgward.a $(call pc_libs,json-c zlib liblzma libzstd) -lbz2
+
+$(B)/tests/%: tests/tools/%.c $(B)/libimgward.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -pie $(HARDEN_LD) $< -o $@ \
+		$(B)/libimgward.a $(call pc_libs,json-c zlib liblzma libzstd) -lbz2
+
+# Hostile fake helpers for the broker tests, and the syscall prober; they
+# link the real sandbox code and policies, statically like real helpers.
+$(B)/tests/%: tests/helpers/%.c $(B)/libimgward.a $(foreach p,$(POLICIES),$(B)/obj/gen/policy-$(p).o)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(HELPER_LDFLAGS) $< $(foreach p,$(POLICIES),$(B)/obj/gen/policy-$(p).o) \
+		$(B)/libimgward.a -o $@ $(HELPER_STATIC_LIBS)
+
+check: all
+	tests/run-tests
+
+check-valgrind: all
+	IMGWARD_TEST_VALGRIND=1 tests/run-tests
+
+check-sanitize:
+	$(MAKE) B=build-sanitize OPT="-O1 -g -fsanitize=address,undefined -fno-omit-frame-pointer" \
+		HELPER_LDFLAGS="-pie $(HARDEN_LD) -fsanitize=address,undefined" \
+		HELPER_STATIC_LIBS="$(call pc_libs,libseccomp json-c zlib liblzma libzstd) -lbz2" \
+		CFLAGS="-DIMGWARD_SANITIZE=1" all
+	IMGWARD_BUILD=build-sanitize tests/run-tests unit
+
+# ---- fuzzing (fuzz/README.md) ----------------------------------------
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -C fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+
+# ---- install ---------------------------------------------------------
+install: all
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(HELPERDIR) \
+		$(DESTDIR)$(POLICYDIR)/seccomp $(DESTDIR)$(POLICYDIR)/limits \
+		$(DESTDIR)$(APPARMORDIR)
+	install -m 0755 $(B)/imgward $(DESTDIR)$(BINDIR)/imgward
+	for h in $(HELPERS); do \
+		install -m 0755 $(B)/imgward-$$h $(DESTDIR)$(HELPERDIR)/imgward-$$h; done
+	install -m 0644 policy/seccomp/*.policy $(DESTDIR)$(POLICYDIR)/seccomp/
+	install -m 0644 policy/limits/*.conf $(DESTDIR)$(POLICYDIR)/limits/
+	for p in policy/apparmor/*.in; do \
+		n=$$(basename $$p .in); \
+		sed -e 's|@HELPERDIR@|$(HELPERDIR)|g' -e 's|@BINDIR@|$(BINDIR)|g' $$p \
+			> $(DESTDIR)$(APPARMORDIR)/$$n; \
+		chmod 0644 $(DESTDIR)$(APPARMORDIR)/$$n; done
+
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/imgward
+	rm -rf $(DESTDIR)$(HELPERDIR) $(DESTDIR)$(DATADIR)/imgward
+	for p in policy/apparmor/*.in; do rm -f $(DESTDIR)$(APPARMORDIR)/$$(basename $$p .in); done
+
+clean:
+	rm -rf build build-sanitize
+
+-include $(shell find $(B)/obj -name '*.d' 2>/dev/null)

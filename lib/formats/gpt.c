@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* gpt: placeholder until the reader lands; matches nothing. */
+#include "formats.h"
+
+static bool gpt_match(const struct iw_view *v, const uint8_t *head,
+		     size_t head_len)
+{
+	return false;
+}
+
+static int gpt_probe(const struct iw_view *v, const uint8_t *head,
+		    size_t head_len, struct iw_report *r,
+		    struct iw_probe_ctx *ctx)
+{
+	return -ENOSYS;
+}
+
+const struct iw_format iw_format_gpt = {
+	.name = "gpt",
+	.kind = IW_KIND_CONTENT,
+	.match = gpt_match,
+	.probe = gpt_probe,
+};
