@@ -55,4 +55,11 @@ extern const struct iw_seccomp_policy iw_policy_sniff;
  */
 int iw_seccomp_apply(const struct iw_seccomp_policy *p);
 
+/*
+ * Write p as libseccomp's human-readable PFC text to fd, built exactly as
+ * iw_seccomp_apply() would build it, without loading it (debugging and
+ * policy tests). Returns 0 or a negative errno.
+ */
+int iw_seccomp_export_pfc(const struct iw_seccomp_policy *p, int fd);
+
 #endif
