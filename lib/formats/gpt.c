@@ -299,7 +299,10 @@ static int gpt_read_entries(struct gpt_ctx *c, const struct part_gpt_header *h,
 				   (unsigned long long)first);
 			continue;
 		}
-		if (first < h->first_usable_lba || last > h->last_usable_lba)
+		/* part.h: a hybrid ISO's partition 0 spans the image */
+		if ((first < h->first_usable_lba &&
+		     !(t->isohybrid && first == 0)) ||
+		    last > h->last_usable_lba)
 			iw_finding(r, IW_F_ENTRY_OUT_OF_RANGE,
 				   "GPT partition %u (LBA %llu-%llu) is outside "
 				   "the usable range %llu-%llu",
@@ -361,8 +364,9 @@ static int gpt_check_pmbr(struct gpt_ctx *c, struct part_table *t)
 	}
 	if (!protective) {
 		t->gpt_pmbr = "missing";
-		iw_finding(c->r, IW_F_BAD_FIELD,
-			   "GPT disk without a protective MBR");
+		if (!t->isohybrid)
+			iw_finding(c->r, IW_F_BAD_FIELD,
+				   "GPT disk without a protective MBR");
 	} else {
 		t->gpt_pmbr = others ? "hybrid" : "protective";
 	}
@@ -385,6 +389,7 @@ int gpt_parse(const struct iw_view *v, struct part_table *t,
 	c.disk_sectors = v->size / c.ss;
 	t->scheme = PART_SCHEME_GPT;
 	t->sector_size = c.ss;
+	t->isohybrid = part_disk_has_iso9660(v);
 
 	ret = gpt_check_pmbr(&c, t);
 	if (ret < 0)
@@ -491,6 +496,8 @@ static int gpt_probe(const struct iw_view *v, const uint8_t *head,
 	iw_fs_set_int(r, "last-usable-lba", (int64_t)MIN(t->gpt.last_usable_lba, (uint64_t)INT64_MAX));
 	iw_fs_set_int(r, "partition-entries", t->gpt.n_entries);
 	iw_fs_set_int(r, "partition-entry-size", t->gpt.entry_size);
+	if (t->isohybrid)
+		iw_fs_set_bool(r, "isohybrid", true);
 	if (t->gpt_used_backup)
 		iw_fs_set_bool(r, "from-backup", true);
 	part_report_entries(t, r);

@@ -235,6 +235,7 @@ int mbr_parse(const struct iw_view *v, struct part_table *t,
 	gpt_ss = gpt_find_header(v, NULL, 0);
 	t->sector_size = gpt_ss == 4096 ? 4096 : MBR_SECTOR_SIZE;
 	t->disk_signature = get_le32(s + MBR_DISK_SIGNATURE_OFF);
+	t->isohybrid = part_disk_has_iso9660(v);
 	disk_sectors = v->size / t->sector_size;
 
 	for (unsigned i = 0; i < 4; i++) {
@@ -350,7 +351,10 @@ static int mbr_probe(const struct iw_view *v, const uint8_t *head,
 	iw_fs_set_str(r, "disk-signature", sig);
 	iw_fs_set_int(r, "sector-size", t->sector_size);
 	if (t->protective)
-		iw_fs_set_str(r, "protective", t->hybrid ? "hybrid" : "protective");
+		iw_fs_set_str(r, "protective",
+			      t->hybrid ? "hybrid" : "protective");
+	if (t->isohybrid)
+		iw_fs_set_bool(r, "isohybrid", true);
 	part_report_entries(t, r);
 	return 0;
 }

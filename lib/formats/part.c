@@ -47,6 +47,14 @@ const char *part_gpt_type_name(const uint8_t *type_guid)
 	return NULL;
 }
 
+bool part_disk_has_iso9660(const struct iw_view *v)
+{
+	uint8_t id[5];
+
+	return iw_view_read(v, id, sizeof(id), 32768 + 1) == 0 &&
+	       memcmp(id, "CD001", sizeof(id)) == 0;
+}
+
 /* A hostile table can overlap every pair: a few examples tell the story. */
 #define PART_MAX_OVERLAP_FINDINGS 8
 
@@ -55,6 +63,8 @@ static bool part_overlap_relevant(const struct part_table *t,
 				  const struct part_entry *b)
 {
 	if (a->size == 0 || b->size == 0)
+		return false;
+	if (t->isohybrid && (a->start == 0 || b->start == 0))
 		return false;
 	if (t->scheme == PART_SCHEME_MBR) {
 		/* A hybrid MBR's 0xEE entry covers the GPT on purpose, and the

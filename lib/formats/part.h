@@ -69,6 +69,12 @@ struct part_table {
 	unsigned sector_size;
 	size_t n_entries;
 	bool incomplete; /* more partitions than PART_MAX_ENTRIES */
+	/* An ISO 9660 follows at 32 KiB: a hybrid ISO whose first partition
+	 * may start at sector 0 and span the whole image, the ISO itself,
+	 * with the others inside it (xorriso -isohybrid-gpt-basdat,
+	 * syslinux isohybrid). That partition is not an overlap, and a GPT
+	 * beside a non-protective MBR is that tool's design. */
+	bool isohybrid;
 	/* MBR */
 	uint32_t disk_signature;
 	bool protective; /* an 0xEE entry: the disk is really GPT */
@@ -109,6 +115,9 @@ int gpt_parse(const struct iw_view *v, struct part_table *t,
 /* Where "EFI PART" is: 512 or 4096 (the sector size), 0 if nowhere. */
 unsigned gpt_find_header(const struct iw_view *v, const uint8_t *head,
 			 size_t head_len);
+
+/* Does an ISO 9660 volume descriptor follow at 32 KiB? */
+bool part_disk_has_iso9660(const struct iw_view *v);
 
 /* "C12A7328-F81F-11D2-BA4B-00A0C93EC93B" (GPT's mixed-endian layout). */
 #define PART_GUID_STRING_MAX 37
