@@ -708,7 +708,8 @@ static void reset(void)
 static int usage(void)
 {
 	fputs("usage: policy-compile POLICY NAME > policy-NAME.c\n"
-	      "       policy-compile --lint POLICY...\n",
+	      "       policy-compile --lint POLICY...\n"
+	      "       policy-compile --list POLICY   (syscall names, one a line)\n",
 	      stderr);
 	return 2;
 }
@@ -728,6 +729,15 @@ int main(int argc, char **argv)
 			reset();
 		}
 		return failed ? 1 : 0;
+	}
+	if (argc == 3 && strcmp(argv[1], "--list") == 0) {
+		parse_file(argv[2], false);
+		if (n_errors)
+			return 1;
+		for (size_t i = 0; i < n_rules; i++)
+			printf("%s\n", rules[i]->name);
+		reset();
+		return 0;
 	}
 	if (argc != 3)
 		return usage();
