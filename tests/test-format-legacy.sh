@@ -1,0 +1,166 @@
+#!/bin/bash
+# Legacy formats qemu can open but imgward does not accept: parallels,
+# bochs, cloop, dmg. Clean images are unsupported (unsupported-format)
+# with qemu's virtual size; impossible headers (several past qemu CVEs)
+# are invalid.
+. "$(dirname "$0")/functions.sh"
+requires qemu-img
+requires jq
+requires python3
+
+# poke FILE OFFSET FORMAT VALUE: python struct FORMAT with byte order
+# prefix (<I, >Q, ...); FORMAT "hex" writes raw bytes
+poke() {
+	python3 - "$@" <<'EOF'
+import struct, sys
+path, off, fmt, val = sys.argv[1], int(sys.argv[2], 0), sys.argv[3], sys.argv[4]
+data = bytes.fromhex(val) if fmt == "hex" else struct.pack(fmt, int(val, 0))
+with open(path, "r+b") as f:
+    f.seek(off)
+    f.write(data)
+EOF
+}
+gen() { python3 "$top/tests/images/legacy.py" "$@"; }
+
+# legacy_ok 'description' FILE FMT: unsupported, format FMT, only the
+# unsupported-format finding (plus qemu-probe-differs for dmg, which
+# qemu picks by name), virtual size as qemu-img info -f FMT says
+legacy_ok() {
+	local what=$1 f=$2 fmt=$3 j ok=1
+	j=$(sniff "$f")
+	jq_is "$j" .verdict unsupported || ok=0
+	jq_is "$j" .format "$fmt" || ok=0
+	jq_is "$j" '[.findings[].code | select(. != "qemu-probe-differs")] | join(",")' unsupported-format || ok=0
+	jq_is "$j" '."virtual-size"' "$(qemu_vsize "$f" "$fmt" 2>/dev/null)" || ok=0
+	if [ $ok = 1 ]; then pass "$what"; else echo "#   $j"; fail "$what"; fi
+}
+# qemu_refuses 'description' FILE FMT: qemu-img info -f FMT fails too
+qemu_refuses() {
+	check "$1" eval "! qemu-img info -f '$3' '$2' >/dev/null 2>&1"
+}
+
+# --- parallels ------------------------------------------------------------
+qemu-img create -q -f parallels "$tmp/p.img" 100M
+qemu-img create -q -f parallels -o cluster_size=64K "$tmp/p64k.img" 1000M
+legacy_ok 'parallels (qemu-img create) is unsupported' "$tmp/p.img" parallels
+legacy_ok 'parallels with 64 KiB clusters is unsupported' "$tmp/p64k.img" parallels
+
+# the old magic keeps a 32-bit sector count: qemu masks the high half
+cp "$tmp/p.img" "$tmp/pold.img"
+poke "$tmp/pold.img" 0 hex "$(printf 'WithoutFreeSpace' | od -An -tx1 | tr -d ' \n')"
+poke "$tmp/pold.img" 36 '<Q' 0x100032000
+legacy_ok 'parallels old magic: 32-bit sector count as qemu' "$tmp/pold.img" parallels
+
+cp "$tmp/p.img" "$tmp/ptracks.img"
+poke "$tmp/ptracks.img" 28 '<I' 0
+expect_sniff 'parallels tracks=0 is invalid (CVE-2014-0142)' "$tmp/ptracks.img" invalid bad-field unsupported-format
+qemu_refuses 'qemu refuses parallels tracks=0' "$tmp/ptracks.img" parallels
+
+cp "$tmp/p.img" "$tmp/pbat.img"
+poke "$tmp/pbat.img" 32 '<I' 0x7fffffff
+expect_sniff 'parallels huge catalog is invalid (CVE-2014-0143)' "$tmp/pbat.img" invalid table-too-large
+
+cp "$tmp/p.img" "$tmp/pbateof.img"
+poke "$tmp/pbateof.img" 32 '<I' 1000000
+expect_sniff 'parallels catalog past EOF is invalid' "$tmp/pbateof.img" invalid table-past-eof
+
+cp "$tmp/p.img" "$tmp/pv3.img"
+poke "$tmp/pv3.img" 16 '<I' 3
+expect_sniff 'parallels version 3 is unsupported' "$tmp/pv3.img" unsupported unsupported-version
+
+cp "$tmp/p.img" "$tmp/pdirty.img"
+poke "$tmp/pdirty.img" 44 '<I' 0x746f6e59
+expect_sniff 'parallels in-use flag is reported dirty' "$tmp/pdirty.img" unsupported dirty
+
+head -c 40 "$tmp/p.img" > "$tmp/ptrunc.img"
+expect_sniff 'truncated parallels header is invalid' "$tmp/ptrunc.img" invalid truncated
+
+# --- bochs ---------------------------------------------------------------
+gen bochs "$tmp/b.img"
+gen bochs "$tmp/b1.img" 0x10000
+legacy_ok 'bochs v2 redolog is unsupported' "$tmp/b.img" bochs
+legacy_ok 'bochs v1 redolog is unsupported' "$tmp/b1.img" bochs
+
+cp "$tmp/b.img" "$tmp/bextent.img"
+poke "$tmp/bextent.img" 80 '<I' 0
+expect_sniff 'bochs extent size 0 is invalid (CVE-2014-0142)' "$tmp/bextent.img" invalid bad-field
+qemu_refuses 'qemu refuses bochs extent size 0' "$tmp/bextent.img" bochs
+
+cp "$tmp/b.img" "$tmp/bcatalog.img"
+poke "$tmp/bcatalog.img" 72 '<I' 0x200000
+expect_sniff 'bochs catalog over 1 Mi entries is invalid' "$tmp/bcatalog.img" invalid table-too-large
+
+cp "$tmp/b.img" "$tmp/bsmall.img"
+poke "$tmp/bsmall.img" 72 '<I' 10
+expect_sniff 'bochs catalog too small for the disk is invalid' "$tmp/bsmall.img" invalid impossible-size
+qemu_refuses 'qemu refuses a bochs catalog too small' "$tmp/bsmall.img" bochs
+
+cp "$tmp/b.img" "$tmp/bcateof.img"
+poke "$tmp/bcateof.img" 68 '<I' 0x100000
+expect_sniff 'bochs catalog past EOF is invalid' "$tmp/bcateof.img" invalid table-past-eof
+
+cp "$tmp/b.img" "$tmp/bundo.img"
+poke "$tmp/bundo.img" 48 hex "$(printf 'Undoable' | od -An -tx1 | tr -d ' \n')00"
+expect_sniff 'bochs undoable redolog is unsupported' "$tmp/bundo.img" unsupported unsupported-subformat
+
+head -c 100 "$tmp/b.img" > "$tmp/btrunc.img"
+expect_sniff 'truncated bochs header is invalid' "$tmp/btrunc.img" invalid truncated
+
+# --- cloop ---------------------------------------------------------------
+gen cloop "$tmp/c.img"
+legacy_ok 'cloop V2.0 is unsupported' "$tmp/c.img" cloop
+
+cp "$tmp/c.img" "$tmp/chuge.img"
+poke "$tmp/chuge.img" 132 '>I' 0x20000000
+expect_sniff 'cloop huge n_blocks is invalid (CVE-2014-0144)' "$tmp/chuge.img" invalid table-too-large
+qemu_refuses 'qemu refuses cloop huge n_blocks' "$tmp/chuge.img" cloop
+
+cp "$tmp/c.img" "$tmp/cbs.img"
+poke "$tmp/cbs.img" 128 '>I' 1000
+expect_sniff 'cloop block size not a multiple of 512 is invalid' "$tmp/cbs.img" invalid bad-field
+
+cp "$tmp/c.img" "$tmp/corder.img"
+poke "$tmp/corder.img" $((136 + 16)) '>Q' 1
+expect_sniff 'cloop offsets going backwards are invalid' "$tmp/corder.img" invalid bad-field
+qemu_refuses 'qemu refuses cloop offsets going backwards' "$tmp/corder.img" cloop
+
+cp "$tmp/c.img" "$tmp/clast.img"
+poke "$tmp/clast.img" $((136 + 24)) '>Q' 0x100000
+expect_sniff 'cloop block past EOF is invalid' "$tmp/clast.img" invalid entry-out-of-range
+
+cp "$tmp/c.img" "$tmp/ctable.img"
+poke "$tmp/ctable.img" 132 '>I' 100000
+expect_sniff 'cloop offsets table past EOF is invalid' "$tmp/ctable.img" invalid table-past-eof
+
+head -c 130 "$tmp/c.img" > "$tmp/ctrunc.img"
+expect_sniff 'truncated cloop header is invalid' "$tmp/ctrunc.img" invalid truncated
+
+# --- dmg -------------------------------------------------------------------
+gen dmg "$tmp/d.img"
+legacy_ok 'dmg with a koly trailer is unsupported' "$tmp/d.img" dmg
+size=$(stat -c %s "$tmp/d.img")
+koly=$((size - 512))
+
+cp "$tmp/d.img" "$tmp/ddata.img"
+poke "$tmp/ddata.img" $((koly + 0x18)) '>Q' $((size * 2))
+expect_sniff 'dmg data fork past the trailer is invalid' "$tmp/ddata.img" invalid entry-out-of-range
+qemu_refuses 'qemu refuses dmg data fork past the trailer' "$tmp/ddata.img" dmg
+
+cp "$tmp/d.img" "$tmp/dxml.img"
+poke "$tmp/dxml.img" $((koly + 0xe0)) '>Q' 0x7fffffffffffffff
+expect_sniff 'dmg property list past the trailer is invalid' "$tmp/dxml.img" invalid entry-out-of-range
+
+cp "$tmp/d.img" "$tmp/dsectors.img"
+poke "$tmp/dsectors.img" $((koly + 0x1ec)) '>Q' 0x8000000000000000
+expect_sniff 'dmg negative sector count is invalid' "$tmp/dsectors.img" invalid impossible-size
+qemu_refuses 'qemu refuses dmg negative sector count' "$tmp/dsectors.img" dmg
+
+cp "$tmp/d.img" "$tmp/dnone.img"
+poke "$tmp/dnone.img" $((koly + 0xe0)) '>Q' 0
+expect_sniff 'dmg without block tables is invalid' "$tmp/dnone.img" invalid bad-field
+
+# a raw disk ending in anything but a trailer is not dmg
+head -c "$koly" "$tmp/d.img" > "$tmp/dcut.img"
+check 'file without koly trailer is not dmg' jq_is "$(sniff "$tmp/dcut.img")" .format raw
+
+finish
