@@ -33,7 +33,7 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
 	-fstack-clash-protection -fcf-protection -fPIE
 OPT ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(OPT) $(WARNINGS) $(HARDEN) -D_GNU_SOURCE \
-	-DIMGWARD_VERSION='"$(VERSION)"' -Ilib -I$(B)/gen
+	-DIMGWARD_VERSION='"$(VERSION)"' -DIMGWARD_HELPERDIR='"$(HELPERDIR)"' -Ilib -I$(B)/gen
 CFLAGS ?=
 LDFLAGS ?=
 HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
@@ -49,7 +49,7 @@ ALL_CFLAGS = $(BASE_CFLAGS) $(JSON_CFLAGS) $(SECCOMP_CFLAGS) $(CFLAGS)
 BROKER_LIBS := $(call pc_libs,json-c libcap-ng libapparmor)
 # Helpers are static PIEs: they are exec'd inside an empty mount namespace
 # where no dynamic loader or library path exists (HACKING.md).
-HELPER_STATIC_LIBS := -Wl,-Bstatic $(call pc_libs,libseccomp json-c zlib liblzma libzstd) -lbz2 -Wl,-Bdynamic
+HELPER_STATIC_LIBS := $(call pc_libs,libseccomp json-c zlib liblzma libzstd) -lbz2
 HELPER_LDFLAGS := -static-pie $(HARDEN_LD)
 
 # ---- sources ---------------------------------------------------------
@@ -75,12 +75,12 @@ all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) $(T
 V ?= 0
 ifeq ($(V),0)
 Q := @
-say = @printf '  %-8s %s\n' $(1) $(2);
+say = printf '  %-8s %s\n' $(1) $(2);
 endif
 
 $(B)/obj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(call say,CC,$<)$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(Q)$(call say,CC,$<)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(B)/libimgward.a: $(LIB_OBJS)
 	@rm -f $@
@@ -106,7 +106,7 @@ $(B)/gen/limits.c: $(wildcard policy/limits/*.conf) tools/limits-gen.sh
 
 $(B)/obj/gen/limits.o: $(B)/gen/limits.c
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Ibroker -c $< -o $@
 
 # ---- broker ----------------------------------------------------------
 $(B)/imgward: $(BROKER_OBJS) $(B)/obj/gen/limits.o $(B)/libimgward.a

@@ -23,43 +23,6 @@ struct iw_probe_ctx {
 	unsigned depth;
 };
 
-static const struct {
-	const char *qemu, *ours;
-} qemu_aliases[] = {
-	{ "vpc", "vhd" },
-};
-
-const char *iw_format_from_qemu(const char *qemu_name)
-{
-	for (size_t i = 0; i < ARRAY_SIZE(qemu_aliases); i++)
-		if (strcmp(qemu_name, qemu_aliases[i].qemu) == 0)
-			return qemu_aliases[i].ours;
-	return qemu_name;
-}
-
-bool iw_format_name_known(const char *name)
-{
-	if (strcmp(name, "raw") == 0 || strcmp(name, "iso") == 0)
-		return true;
-	name = iw_format_from_qemu(name);
-	return iw_format_by_name(name) != NULL;
-}
-
-bool iw_format_satisfies(const char *format, const char *const *matches,
-			 size_t n_matches, const char *expected)
-{
-	expected = iw_format_from_qemu(expected);
-	if (strcmp(format, expected) == 0)
-		return true;
-	if (strcmp(expected, "iso") == 0 && strcmp(format, "raw") == 0) {
-		for (size_t i = 0; i < n_matches; i++)
-			if (strcmp(matches[i], "iso9660") == 0 ||
-			    strcmp(matches[i], "udf") == 0)
-				return true;
-	}
-	return false;
-}
-
 static int run_reader(const struct iw_format *f, const struct iw_view *v,
 		      const uint8_t *head, size_t head_len,
 		      struct iw_report *r, struct iw_probe_ctx *ctx)

@@ -34,4 +34,8 @@ bool iw_format_satisfies(const char *format, const char *const *matches,
 /* Is name a format --expect-format accepts? */
 bool iw_format_name_known(const char *name);
 
+/* Every reader's name (NULL-terminated), and whether name is one. */
+extern const char *const iw_format_names[];
+bool iw_format_name_is_reader(const char *name);
+
 #endif

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#ifndef IW_BROKER_INPUT_H
+#define IW_BROKER_INPUT_H
+
+#include <stdint.h>
+#include <sys/stat.h>
+
+#include "errors.h"
+
+struct input_file {
+	int fd;
+	struct stat st;
+	uint64_t size; /* bytes (block devices: device size) */
+	bool block_device;
+};
+
+/* Open an image the way every helper input is opened: O_RDONLY |
+ * O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, a regular file or a block device
+ * only. 0, or -1 with f set (no-such-file, symlink, not-a-file,
+ * input-error). */
+int input_open(const char *path, struct input_file *ret, struct iw_failure *f);
+
+#endif
