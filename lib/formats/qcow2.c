@@ -685,10 +685,10 @@ static int qcow2_check_entries(const struct iw_view *v,
 				reserved++;
 			if (off == 0)
 				continue;
+			/* an aligned non-zero offset is past the header
+			 * cluster already */
 			if (off & (h->cluster_size - 1))
 				why = "is not cluster aligned";
-			else if (off < h->cluster_size)
-				why = "points into the header cluster";
 			else if (!v->partial &&
 				 !range_ok(off, h->cluster_size, v->size))
 				why = "is past the end of the file";
@@ -786,6 +786,9 @@ static int qcow2_walk_snapshots(const struct iw_view *v,
 		/* off stays below INT64_MAX + 64 MiB: no wrap */
 		off = (off + 7) & ~UINT64_C(7);
 		total = (total + 7) & ~UINT64_C(7);
+		if (!iw_check_table(v, r, off, QCOW2_SNAPSHOT_HEADER_SIZE,
+				    "snapshot table"))
+			return 0;
 		ret = iw_read_struct(v, r, sh, sizeof(sh), off,
 				     "snapshot table entry");
 		if (ret < 0)
