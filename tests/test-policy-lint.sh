@@ -31,6 +31,13 @@ for p in "$top"/policy/seccomp/*.policy; do
 	fi
 done
 check "at least one policy is shipped" test "$n" -gt 0
+for inc in "$top"/policy/seccomp/*.inc; do
+	[ -f "$inc" ] || continue
+	i=$(basename "$inc")
+	check "lint: $i on its own" "$COMPILE" --lint "$inc"
+	check "$i is included by a policy" \
+		grep -qx "@include $i" "$top"/policy/seccomp/*.policy
+done
 
 # ---- the lint can fail ----------------------------------------------
 mkdir -p "$tmp/p"
