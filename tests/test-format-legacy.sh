@@ -72,6 +72,14 @@ cp "$tmp/p.img" "$tmp/pdirty.img"
 poke "$tmp/pdirty.img" 44 '<I' 0x746f6e59
 expect_sniff 'parallels in-use flag is reported dirty' "$tmp/pdirty.img" unsupported dirty
 
+cp "$tmp/p.img" "$tmp/pext.img"
+poke "$tmp/pext.img" 56 '<Q' 0x0080000000000000
+expect_sniff 'parallels format extension offset overflowing is invalid' "$tmp/pext.img" invalid bad-field
+
+cp "$tmp/p.img" "$tmp/pexteof.img"
+poke "$tmp/pexteof.img" 56 '<Q' 0x100000
+expect_sniff 'parallels format extension past EOF is invalid' "$tmp/pexteof.img" invalid table-past-eof
+
 head -c 40 "$tmp/p.img" > "$tmp/ptrunc.img"
 expect_sniff 'truncated parallels header is invalid' "$tmp/ptrunc.img" invalid truncated
 

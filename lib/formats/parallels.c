@@ -72,9 +72,21 @@ static int parallels_probe(const struct iw_view *v, const uint8_t *head,
 		nb_sectors &= 0xffffffffu;
 	iw_fs_set_int(r, "tracks", tracks);
 	iw_fs_set_int(r, "bat-entries", bat_entries);
-	if (ext_off)
+	/* the format extension (dirty bitmaps) is one cluster at ext_off
+	 * sectors; qemu shifts it into a signed offset and asserts it is
+	 * positive, so a huge value aborts qemu-img */
+	if (ext_off > (uint64_t)INT64_MAX / 512) {
+		iw_finding(r, IW_F_BAD_FIELD,
+			   "Parallels format extension at sector %llu",
+			   (unsigned long long)ext_off);
+	} else if (ext_off) {
 		iw_fs_set_int(r, "format-extension-offset",
-			      (int64_t)(ext_off & INT64_MAX));
+			      (int64_t)(ext_off * 512));
+		if (tracks)
+			iw_check_table(v, r, ext_off * 512,
+				       (uint64_t)tracks * 512,
+				       "Parallels format extension");
+	}
 
 	if (nb_sectors > (uint64_t)INT64_MAX / 512)
 		iw_finding(r, IW_F_IMPOSSIBLE_SIZE,
