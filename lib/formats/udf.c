@@ -274,10 +274,20 @@ static int udf_probe(const struct iw_view *v, const uint8_t *head,
 			bs = udf_block_sizes[i];
 	for (size_t i = 0; i < ARRAY_SIZE(udf_block_sizes) && !bs; i++) {
 		uint64_t n = v->size / udf_block_sizes[i];
+		uint8_t tag[UDF_TAG_SIZE];
 
-		if (n > 0 && udf_tag_at(v, udf_block_sizes[i], n - 1,
-					UDF_TAG_AVDP, avdp, sizeof(avdp)))
-			bs = udf_block_sizes[i];
+		if (n == 0 || !udf_tag_at(v, udf_block_sizes[i], n - 1,
+					  UDF_TAG_AVDP, avdp, sizeof(avdp)))
+			continue;
+		bs = udf_block_sizes[i];
+		/* the copy at 256 is there but damaged */
+		if (iw_view_read(v, tag, sizeof(tag),
+				 (uint64_t)UDF_ANCHOR_SECTOR * bs) == 0 &&
+		    get_le16(tag) == UDF_TAG_AVDP)
+			iw_finding(r, IW_F_BAD_CHECKSUM,
+				   "the anchor at sector 256 fails its tag "
+				   "checks; using the one at sector %llu",
+				   (unsigned long long)n - 1);
 	}
 	if (!bs) {
 		if (v->partial)
