@@ -393,6 +393,25 @@ static void vmdk_parse_key_line(struct vmdk_descriptor *d, const char *p,
 	}
 }
 
+/* A malformed extent line still names something another reader may
+ * open (a json: name with quotes inside, a lowercase "rw" oslo accepts):
+ * keep what lies between its first and last quote. */
+static void vmdk_salvage_name(struct vmdk_descriptor *d, const char *p,
+			      size_t len)
+{
+	const char *q1 = memchr(p, '"', len), *q2;
+
+	if (!q1 || d->n_salvaged >= VMDK_DESC_MAX_SALVAGED)
+		return;
+	q1++;
+	q2 = memrchr(q1, '"', len - (size_t)(q1 - p));
+	if (!q2)
+		q2 = p + len;
+	if (q2 > q1)
+		d->salvaged[d->n_salvaged++] =
+			(struct vmdk_text){ q1, (size_t)(q2 - q1) };
+}
+
 static void vmdk_parse_line(struct vmdk_descriptor *d, const char *p,
 			    size_t len, unsigned line)
 {
@@ -424,13 +443,21 @@ static void vmdk_parse_line(struct vmdk_descriptor *d, const char *p,
 	for (word = 0; word < len && !vmdk_blank(p[word]); word++)
 		;
 	for (size_t k = 0; k < ARRAY_SIZE(accesses); k++) {
+		unsigned bad = d->n_bad_lines;
+
 		if (vmdk_text_eq(p, word, accesses[k].word))
-			return vmdk_parse_extent_line(d, p, len, word,
-						      accesses[k].access, line);
-		/* oslo lowercases; qemu wants "RW": do not let them differ */
-		if (vmdk_text_caseeq(p, word, accesses[k].word))
-			return vmdk_bad_line(d, line,
-					     "extent access word wrongly cased");
+			vmdk_parse_extent_line(d, p, len, word,
+					       accesses[k].access, line);
+		else if (vmdk_text_caseeq(p, word, accesses[k].word))
+			/* oslo lowercases; qemu wants "RW": do not let
+			 * them differ */
+			vmdk_bad_line(d, line,
+				      "extent access word wrongly cased");
+		else
+			continue;
+		if (d->n_bad_lines != bad)
+			vmdk_salvage_name(d, p, len);
+		return;
 	}
 	vmdk_parse_key_line(d, p, len, line);
 }
@@ -995,7 +1022,13 @@ static void vmdk_check_descriptor_file(struct iw_report *r, const char *text,
 					     "qemu opens an extent from a line "
 					     "the grammar rejects:");
 	}
-	if (d->n_extents == 0 && q->n_opened == 0)
+	for (size_t i = 0; i < d->n_salvaged; i++)
+		vmdk_external_extent(r, &n_found, d->salvaged[i].p,
+				     d->salvaged[i].len,
+				     "a malformed extent line names");
+	if (!d->has_version)
+		iw_finding(r, IW_F_BAD_DESCRIPTOR, "no valid version line");
+	if (d->n_extents == 0 && q->n_opened == 0 && d->n_salvaged == 0)
 		iw_finding(r, IW_F_BAD_DESCRIPTOR, "no extent lines");
 	if (q->fails)
 		iw_finding(r, IW_F_BAD_DESCRIPTOR,
@@ -1251,9 +1284,11 @@ static bool vmdk_ranges_overlap(uint64_t a, uint64_t alen, uint64_t b,
 /* The descriptor embedded in a sparse file whose capacity is not 0:
  * qemu ignores its extent lines, VMware and other readers do not. */
 static void vmdk_check_embedded(struct iw_report *r, const char *text,
-				size_t len, const struct vmdk4_header *h,
-				const struct vmdk4_layout *l)
+				size_t len, const struct vmdk4_header *h)
 {
+	bool compressed = h->compress_algorithm == VMDK4_COMPRESSION_DEFLATE;
+	bool markers = h->flags & VMDK4_FLAG_MARKER;
+
 	_cleanup_free_ struct vmdk_descriptor *d = malloc(sizeof(*d));
 	const struct vmdk_extent_line *self = NULL;
 	unsigned n_found = 0;
@@ -1274,14 +1309,13 @@ static void vmdk_check_embedded(struct iw_report *r, const char *text,
 		iw_finding(r, IW_F_BAD_DESCRIPTOR, "no createType line");
 	} else if (vmdk_text_eq(d->create_type.p, d->create_type.len,
 				"monolithicSparse")) {
-		if (l->compressed || l->markers ||
-		    (h->flags & VMDK4_FLAG_COMPRESS))
+		if (compressed || markers || (h->flags & VMDK4_FLAG_COMPRESS))
 			iw_finding(r, IW_F_CREATE_TYPE_MISMATCH,
 				   "createType monolithicSparse but the grains "
 				   "are compressed or carry markers");
 	} else if (vmdk_text_eq(d->create_type.p, d->create_type.len,
 				"streamOptimized")) {
-		if (!l->compressed || !l->markers ||
+		if (!compressed || !markers ||
 		    !(h->flags & VMDK4_FLAG_COMPRESS))
 			iw_finding(r, IW_F_CREATE_TYPE_MISMATCH,
 				   "createType streamOptimized but the header "
@@ -1326,6 +1360,12 @@ static void vmdk_check_embedded(struct iw_report *r, const char *text,
 	if (d->n_extents > VMDK_DESC_MAX_EXTENTS)
 		iw_finding(r, IW_F_EXTERNAL_EXTENT, "%zu extents in a sparse file",
 			   d->n_extents);
+	for (size_t i = 0; i < d->n_salvaged; i++)
+		vmdk_external_extent(r, &n_found, d->salvaged[i].p,
+				     d->salvaged[i].len,
+				     "a malformed extent line names");
+	if (!d->has_version)
+		iw_finding(r, IW_F_BAD_DESCRIPTOR, "no valid version line");
 	if (!self)
 		iw_finding(r, IW_F_BAD_DESCRIPTOR,
 			   "the embedded descriptor has no extent for this "
@@ -1396,7 +1436,7 @@ static int vmdk_probe_kdmv(const struct iw_view *v, struct iw_report *r)
 {
 	uint8_t sector[VMDK_SECTOR_SIZE];
 	struct vmdk4_header h;
-	struct vmdk4_layout l;
+	struct vmdk4_layout l = { 0 };
 	uint64_t desc_off = 0, desc_len = 0, file_sectors;
 	bool stop = false;
 	int ret;
@@ -1609,8 +1649,7 @@ static int vmdk_probe_kdmv(const struct iw_view *v, struct iw_report *r)
 			return ret;
 		} else if (ret == 0) {
 			vmdk_check_embedded(r, desc,
-					    vmdk_text_len(desc, desc_len), &h,
-					    &l);
+					    vmdk_text_len(desc, desc_len), &h);
 		}
 	} else if (h.desc_offset == 0) {
 		iw_finding(r, IW_F_BAD_DESCRIPTOR,

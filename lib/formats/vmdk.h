@@ -152,6 +152,8 @@ struct vmdk_extent_line {
  * ~1000, but a converter only accepts single-file VMDKs; the rest are
  * counted and summed) */
 #define VMDK_DESC_MAX_EXTENTS 64
+/* names kept from extent lines that break the grammar */
+#define VMDK_DESC_MAX_SALVAGED 16
 
 struct vmdk_text {
 	const char *p;
@@ -168,6 +170,10 @@ struct vmdk_descriptor {
 	size_t n_extents;		/* all extent lines */
 	struct vmdk_extent_line extents[VMDK_DESC_MAX_EXTENTS];
 	uint64_t total_sectors;		/* saturates at UINT64_MAX */
+	/* what a malformed extent line names (between its first and last
+	 * quote): still an external name to report, never to use */
+	size_t n_salvaged;
+	struct vmdk_text salvaged[VMDK_DESC_MAX_SALVAGED];
 	unsigned n_lines;
 	unsigned n_bad_lines;
 	unsigned first_bad_line;
