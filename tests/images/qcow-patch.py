@@ -3,6 +3,9 @@
 """Patch fields of a qcow2 / qcow / QED image in place, for the tests.
 
     qcow-patch.py FILE EDIT...
+    qcow-patch.py --batch < LINES    each line: SRC DST EDIT... (copy SRC
+                                     to DST, then edit DST; one python
+                                     start for a whole test's images)
 
 Each EDIT is one of
     FIELD=VALUE          a qcow2 header field by name (see QCOW2 below),
@@ -13,12 +16,14 @@ Each EDIT is one of
     replace:OLD=NEW      replace the bytes OLD by NEW (same length) in the
                          first 64 KiB, once, e.g. a placeholder file name
     ext:MAGIC.len=VALUE  set the length of the qcow2 header extension MAGIC
+    addext:MAGIC=HEX     append a qcow2 header extension (data in hex)
+                         before the end-of-extensions marker
     truncate=N           cut the file to N bytes
 
 Numbers accept 0x prefixes. Nothing here knows the images' semantics: the
 tests say what each edit means.
 """
-import os
+import shutil
 import struct
 import sys
 
@@ -79,8 +84,23 @@ def find_extension(f, magic):
     sys.exit("extension %#x not found" % magic)
 
 
-def main():
-    path, edits = sys.argv[1], sys.argv[2:]
+def end_of_extensions(f):
+    """Offset of the qcow2 end-of-extensions marker."""
+    f.seek(0)
+    hdr = f.read(112)
+    version, = struct.unpack(">I", hdr[4:8])
+    off = 72 if version == 2 else struct.unpack(">I", hdr[100:104])[0]
+    f.seek(0)
+    area = f.read(1 << 16)
+    while off + 8 <= len(area):
+        m, n = struct.unpack(">II", area[off:off + 8])
+        if m == 0:
+            return off
+        off += 8 + ((n + 7) & ~7)
+    sys.exit("no end-of-extensions marker")
+
+
+def edit(path, edits):
     with open(path, "r+b") as f:
         for e in edits:
             key, _, val = e.partition("=")
@@ -98,6 +118,12 @@ def main():
             elif key.startswith("ext:"):
                 magic = int(key[4:].split(".")[0], 0)
                 put(f, find_extension(f, magic), "be32", int(val, 0))
+            elif key.startswith("addext:"):
+                data = bytes.fromhex(val)
+                at = end_of_extensions(f)
+                f.seek(at)
+                f.write(struct.pack(">II", int(key[7:], 0), len(data)))
+                f.write(data + bytes(-len(data) % 8) + bytes(8))
             elif key.startswith("@"):
                 off, fmt = key[1:].split(":")
                 put(f, int(off, 0), fmt, int(val, 0))
@@ -109,6 +135,17 @@ def main():
                     table, key = QED, key[4:]
                 off, fmt = table[key]
                 put(f, off, fmt, int(val, 0))
+
+
+def main():
+    if sys.argv[1] == "--batch":
+        for line in sys.stdin:
+            words = line.split()
+            if words:
+                shutil.copyfile(words[0], words[1])
+                edit(words[1], words[2:])
+    else:
+        edit(sys.argv[1], sys.argv[2:])
 
 
 if __name__ == "__main__":
