@@ -8,7 +8,7 @@ requires qemu-img
 requires jq
 requires python3
 
-patch() { python3 "$top/tests/images/qcow-patch.py" "$@"; }
+. "$top/tests/images/qcow-lib.sh"
 
 # clean_qcow2 'description' FILE [FINDING...]: safe, format qcow2, and
 # virtual size, cluster size and format-specific data equal to qemu-img's
@@ -22,18 +22,6 @@ clean_qcow2() {
 		."virtual-size", ."cluster-size", ."format-specific".data, $ARGS.positional]' "$@")
 	if [ "$got" = "$want" ]; then pass "$what"; else
 		echo "#   got  $got"; echo "#   want $want"; fail "$what"; fi
-}
-
-# expect 'description' FILE VERDICT [FINDING...]: like expect_sniff, with
-# one jq run per image
-expect() {
-	local what=$1 f=$2 verdict=$3 got c ok=1
-	shift 3
-	got=" $(sniff "$f" | jq -r '[.verdict, .findings[].code] | join(" ")') "
-	case $got in " $verdict "*) ;; *) ok=0 ;; esac
-	for c in "$@"; do case $got in *" $c "*) ;; *) ok=0 ;; esac; done
-	if [ $ok = 1 ]; then pass "$what"; else
-		echo "#   got:$got want: $verdict $*"; fail "$what"; fi
 }
 
 # ---- clean images --------------------------------------------------------
@@ -129,27 +117,6 @@ patch "$tmp/dfnoname.qcow2" ext:0x44415441.len=0
 expect 'data file bit without a name is still unsafe' "$tmp/dfnoname.qcow2" unsafe data-file
 
 # ---- hostile and broken variants ------------------------------------------------
-# bad 'description' VERDICT BASE 'EDITS' FINDING...: queue a copy of BASE
-# patched with EDITS (tests/images/qcow-patch.py syntax, space separated);
-# run_bad builds them all in one python run, then checks each verdict and
-# finding codes.
-bad_specs=()
-bad() { bad_specs+=("$(printf '%s\t' "$@")"); }
-run_bad() {
-	local i line fields
-	i=0
-	for line in "${bad_specs[@]}"; do
-		IFS=$'\t' read -r -a fields <<<"$line"
-		echo "${fields[2]} $tmp/bad-$i.qcow2 ${fields[3]}"
-		i=$((i + 1))
-	done | python3 "$top/tests/images/qcow-patch.py" --batch
-	i=0
-	for line in "${bad_specs[@]}"; do
-		IFS=$'\t' read -r -a fields <<<"$line"
-		expect "${fields[0]}" "$tmp/bad-$i.qcow2" "${fields[1]}" "${fields[@]:4}"
-		i=$((i + 1))
-	done
-}
 v3=$tmp/v3.qcow2
 
 # truncations: invalid, never raw
@@ -234,11 +201,11 @@ n_aes=$(for i in "${!bad_specs[@]}"; do case ${bad_specs[$i]} in AES*) echo "$i"
 n_luks=$(for i in "${!bad_specs[@]}"; do case ${bad_specs[$i]} in "LUKS encryption is"*) echo "$i";; esac; done)
 n_feat=$(for i in "${!bad_specs[@]}"; do case ${bad_specs[$i]} in "unknown bit 5"*) echo "$i";; esac; done)
 check 'AES encryption reported as qemu-img does' \
-	jq_is "$(sniff "$tmp/bad-$n_aes.qcow2")" '."format-specific".data.encrypt.format' aes
+	jq_is "$(sniff "$tmp/bad-$n_aes.img")" '."format-specific".data.encrypt.format' aes
 check 'LUKS encryption reported as qemu-img does' \
-	jq_is "$(sniff "$tmp/bad-$n_luks.qcow2")" '."format-specific".data.encrypt.format' luks
+	jq_is "$(sniff "$tmp/bad-$n_luks.img")" '."format-specific".data.encrypt.format' luks
 check 'unknown feature named from the feature name table' \
-	jq_is "$(sniff "$tmp/bad-$n_feat.qcow2")" \
+	jq_is "$(sniff "$tmp/bad-$n_feat.img")" \
 	'[.findings[] | select(.code == "unknown-features") | .detail] | join(",")' \
 	'unknown incompatible feature bit 5 ("external data file")'
 
