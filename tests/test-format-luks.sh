@@ -7,16 +7,7 @@ requires qemu-img
 requires jq
 requires python3
 
-poke() {
-	python3 - "$@" <<'EOF'
-import struct, sys
-path, off, fmt, val = sys.argv[1], int(sys.argv[2], 0), sys.argv[3], sys.argv[4]
-data = bytes.fromhex(val) if fmt == "hex" else struct.pack(">" + fmt, int(val, 0))
-with open(path, "r+b") as f:
-    f.seek(off)
-    f.write(data)
-EOF
-}
+. "$top/tests/images/poke.sh"
 # LUKS1 header offsets (big-endian)
 OFF_CIPHER_NAME=8
 OFF_PAYLOAD=104
@@ -63,11 +54,11 @@ check 'LUKS2 header facts' \
 check 'qemu-img refuses LUKS2 (so no virtual size)' jq_is "$j" '."virtual-size" // "none"' none
 
 cp "$tmp/luks2.img" "$tmp/luks2-size.img"
-poke "$tmp/luks2-size.img" 8 Q 12345
+poke "$tmp/luks2-size.img" 8 8 12345 be
 expect_sniff 'LUKS2 header size not a power of two is invalid' "$tmp/luks2-size.img" invalid bad-field encrypted
 
 cp "$tmp/luks2.img" "$tmp/luks2-off.img"
-poke "$tmp/luks2-off.img" 256 Q 16384
+poke "$tmp/luks2-off.img" 256 8 16384 be
 expect_sniff 'LUKS2 primary header claiming another offset is invalid' "$tmp/luks2-off.img" invalid bad-field
 
 head -c 1000 "$tmp/luks2.img" > "$tmp/luks2-trunc.img"
@@ -75,27 +66,27 @@ expect_sniff 'truncated LUKS2 header is invalid' "$tmp/luks2-trunc.img" invalid 
 
 # --- broken LUKS1 headers (qemu's check_header rules) -------------------
 cp "$luks1" "$tmp/payload.img"
-poke "$tmp/payload.img" $OFF_PAYLOAD I 4
+poke "$tmp/payload.img" $OFF_PAYLOAD 4 4 be
 expect_sniff 'LUKS1 payload overlapping the header is invalid' "$tmp/payload.img" invalid table-overlap
 
 cp "$luks1" "$tmp/stripes.img"
-poke "$tmp/stripes.img" $((OFF_SLOT0 + 44)) I 1
+poke "$tmp/stripes.img" $((OFF_SLOT0 + 44)) 4 1 be
 expect_sniff 'LUKS1 slot with stripes != 4000 is invalid' "$tmp/stripes.img" invalid bad-field
 
 cp "$luks1" "$tmp/state.img"
-poke "$tmp/state.img" $OFF_SLOT1 I 0x12345678
+poke "$tmp/state.img" $OFF_SLOT1 4 0x12345678 be
 expect_sniff 'LUKS1 slot with a garbage state is invalid' "$tmp/state.img" invalid bad-field
 
 cp "$luks1" "$tmp/slotover.img"
-poke "$tmp/slotover.img" $((OFF_SLOT1 + 40)) I 8
+poke "$tmp/slotover.img" $((OFF_SLOT1 + 40)) 4 8 be
 expect_sniff 'LUKS1 slots sharing key material is invalid' "$tmp/slotover.img" invalid table-overlap
 
 cp "$luks1" "$tmp/iters.img"
-poke "$tmp/iters.img" $OFF_MK_ITERS I 0
+poke "$tmp/iters.img" $OFF_MK_ITERS 4 0 be
 expect_sniff 'LUKS1 master key iterations 0 is invalid' "$tmp/iters.img" invalid bad-field
 
 cp "$luks1" "$tmp/name.img"
-poke "$tmp/name.img" $OFF_CIPHER_NAME hex "$(printf '41%.0s' $(seq 96))"
+poke_hex "$tmp/name.img" $OFF_CIPHER_NAME "$(printf '41%.0s' $(seq 96))"
 expect_sniff 'LUKS1 names without NUL are invalid' "$tmp/name.img" invalid bad-field
 
 head -c 65536 "$luks1" > "$tmp/short.img"
@@ -106,7 +97,7 @@ expect_sniff 'truncated LUKS1 header is invalid, not raw' "$tmp/trunc.img" inval
 check 'truncated LUKS1 header is still luks' jq_is "$(sniff "$tmp/trunc.img")" .format luks
 
 cp "$luks1" "$tmp/v3.img"
-poke "$tmp/v3.img" 6 H 3
+poke "$tmp/v3.img" 6 2 3 be
 expect_sniff 'LUKS version 3 is unsupported' "$tmp/v3.img" unsupported unsupported-version encrypted
 
 finish

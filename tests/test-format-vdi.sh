@@ -5,20 +5,8 @@
 . "$(dirname "$0")/functions.sh"
 requires qemu-img
 requires jq
-requires python3
 
-# poke FILE OFFSET FORMAT VALUE: write VALUE packed little-endian with
-# python struct FORMAT (I, Q, ...) at OFFSET; FORMAT "hex" writes bytes.
-poke() {
-	python3 - "$@" <<'EOF'
-import struct, sys
-path, off, fmt, val = sys.argv[1], int(sys.argv[2], 0), sys.argv[3], sys.argv[4]
-data = bytes.fromhex(val) if fmt == "hex" else struct.pack("<" + fmt, int(val, 0))
-with open(path, "r+b") as f:
-    f.seek(off)
-    f.write(data)
-EOF
-}
+. "$top/tests/images/poke.sh"
 # header field offsets (qemu block/vdi.c VdiHeader)
 OFF_VERSION=0x44
 OFF_HEADER_SIZE=0x48
@@ -51,14 +39,10 @@ clean_vdi() {
 qemu-img create -q -f vdi "$tmp/dynamic.vdi" 100M
 qemu-img create -q -f vdi -o static=on "$tmp/static.vdi" 10M
 # 5.5 MiB of raw data in four of the six 1 MiB blocks
-python3 - "$tmp/data.raw" <<'EOF'
-import sys
-with open(sys.argv[1], "wb") as f:
-    f.truncate(5767168)
-    for off in (0, 1048576 + 4096, 3 * 1048576, 5767168 - 512):
-        f.seek(off)
-        f.write(b"imgward test data %d\n" % off)
-EOF
+truncate -s 5767168 "$tmp/data.raw"
+for off in 0 $((1048576 + 4096)) $((3 * 1048576)) $((5767168 - 512)); do
+	poke_str "$tmp/data.raw" $off "imgward test data $off"
+done
 qemu-img convert -f raw -O vdi "$tmp/data.raw" "$tmp/data.vdi"
 
 clean_vdi 'dynamic VDI (qemu-img create) is safe' "$tmp/dynamic.vdi"
@@ -73,12 +57,12 @@ check 'static VDI reports image-type static' jq_is "$j" '."format-specific".data
 
 # VBoxManage convertfromraw writes odd disk sizes; qemu rounds them up
 cp "$tmp/dynamic.vdi" "$tmp/odd.vdi"
-poke "$tmp/odd.vdi" $OFF_DISK_SIZE Q 104857000
+poke "$tmp/odd.vdi" $OFF_DISK_SIZE 8 104857000
 clean_vdi 'odd disk size is rounded up as qemu does' "$tmp/odd.vdi"
 
 # --- differencing disks: a parent outside the file ---------------------
 cp "$tmp/dynamic.vdi" "$tmp/parent.vdi"
-poke "$tmp/parent.vdi" $OFF_UUID_PARENT hex 0123456789abcdef0123456789abcdef
+poke_hex "$tmp/parent.vdi" $OFF_UUID_PARENT 0123456789abcdef0123456789abcdef
 expect_sniff 'non-zero parent UUID is unsafe' "$tmp/parent.vdi" unsafe parent-reference
 j=$(sniff "$tmp/parent.vdi")
 check 'parent UUID is reported in format-specific' \
@@ -87,87 +71,87 @@ check 'parent UUID is reported as a reference' \
 	jq_is "$j" '.references[0].type' parent-uuid
 
 cp "$tmp/dynamic.vdi" "$tmp/link.vdi"
-poke "$tmp/link.vdi" $OFF_UUID_LINK hex 00000000000000000000000000000001
+poke_hex "$tmp/link.vdi" $OFF_UUID_LINK 00000000000000000000000000000001
 expect_sniff 'non-zero link UUID is unsafe' "$tmp/link.vdi" unsafe parent-reference
 
 cp "$tmp/dynamic.vdi" "$tmp/diff.vdi"
-poke "$tmp/diff.vdi" $OFF_TYPE I 4
+poke "$tmp/diff.vdi" $OFF_TYPE 4 4
 expect_sniff 'image type 4 (diff) is unsafe' "$tmp/diff.vdi" unsafe parent-reference unsupported-subformat
 
 cp "$tmp/dynamic.vdi" "$tmp/type9.vdi"
-poke "$tmp/type9.vdi" $OFF_TYPE I 9
+poke "$tmp/type9.vdi" $OFF_TYPE 4 9
 expect_sniff 'unknown image type is invalid' "$tmp/type9.vdi" invalid bad-field
 
 # --- header fields qemu refuses or that cannot be --------------------
 cp "$tmp/dynamic.vdi" "$tmp/v10.vdi"
-poke "$tmp/v10.vdi" $OFF_VERSION I 0x00010000
+poke "$tmp/v10.vdi" $OFF_VERSION 4 0x00010000
 expect_sniff 'version 1.0 is unsupported' "$tmp/v10.vdi" unsupported unsupported-version
 
 cp "$tmp/dynamic.vdi" "$tmp/bs4m.vdi"
-poke "$tmp/bs4m.vdi" $OFF_BLOCK_SIZE I 4194304
+poke "$tmp/bs4m.vdi" $OFF_BLOCK_SIZE 4 4194304
 expect_sniff 'block size 4 MiB is unsupported (qemu reads 1 MiB only)' "$tmp/bs4m.vdi" unsupported unsupported-feature
 
 cp "$tmp/dynamic.vdi" "$tmp/bs0.vdi"
-poke "$tmp/bs0.vdi" $OFF_BLOCK_SIZE I 0
+poke "$tmp/bs0.vdi" $OFF_BLOCK_SIZE 4 0
 expect_sniff 'block size 0 is invalid' "$tmp/bs0.vdi" invalid bad-field
 
 cp "$tmp/dynamic.vdi" "$tmp/extra.vdi"
-poke "$tmp/extra.vdi" $OFF_BLOCK_EXTRA I 512
+poke "$tmp/extra.vdi" $OFF_BLOCK_EXTRA 4 512
 expect_sniff 'block extra data is unsupported' "$tmp/extra.vdi" unsupported unsupported-feature
 
 cp "$tmp/dynamic.vdi" "$tmp/sector.vdi"
-poke "$tmp/sector.vdi" $OFF_SECTOR_SIZE I 4096
+poke "$tmp/sector.vdi" $OFF_SECTOR_SIZE 4 4096
 expect_sniff 'sector size 4096 is invalid' "$tmp/sector.vdi" invalid bad-field
 
 cp "$tmp/dynamic.vdi" "$tmp/hsize.vdi"
-poke "$tmp/hsize.vdi" $OFF_HEADER_SIZE I 16
+poke "$tmp/hsize.vdi" $OFF_HEADER_SIZE 4 16
 expect_sniff 'header size below v1.1 minimum is invalid' "$tmp/hsize.vdi" invalid bad-field
 
 cp "$tmp/dynamic.vdi" "$tmp/bigdisk.vdi"
-poke "$tmp/bigdisk.vdi" $OFF_DISK_SIZE Q $((101 * 1048576))
+poke "$tmp/bigdisk.vdi" $OFF_DISK_SIZE 8 $((101 * 1048576))
 expect_sniff 'disk size larger than blocks x block size is invalid' "$tmp/bigdisk.vdi" invalid impossible-size
 
 cp "$tmp/dynamic.vdi" "$tmp/hugedisk.vdi"
-poke "$tmp/hugedisk.vdi" $OFF_DISK_SIZE Q 0x7fffffffffffffff
+poke "$tmp/hugedisk.vdi" $OFF_DISK_SIZE 8 0x7fffffffffffffff
 expect_sniff 'disk size beyond qemu maximum is invalid' "$tmp/hugedisk.vdi" invalid impossible-size
 
 cp "$tmp/dynamic.vdi" "$tmp/hugeblocks.vdi"
-poke "$tmp/hugeblocks.vdi" $OFF_BLOCKS I 0xffffffff
+poke "$tmp/hugeblocks.vdi" $OFF_BLOCKS 4 0xffffffff
 expect_sniff 'blocks_in_image 0xffffffff is invalid' "$tmp/hugeblocks.vdi" invalid table-too-large
 
 cp "$tmp/dynamic.vdi" "$tmp/alloc.vdi"
-poke "$tmp/alloc.vdi" $OFF_ALLOCATED I 1000
+poke "$tmp/alloc.vdi" $OFF_ALLOCATED 4 1000
 expect_sniff 'more blocks allocated than in the image is invalid' "$tmp/alloc.vdi" invalid bad-field
 
 cp "$tmp/dynamic.vdi" "$tmp/unaligned.vdi"
-poke "$tmp/unaligned.vdi" $OFF_DATA I 1000
+poke "$tmp/unaligned.vdi" $OFF_DATA 4 1000
 expect_sniff 'unaligned data offset is invalid' "$tmp/unaligned.vdi" invalid bad-field
 
 # --- the block map ------------------------------------------------------
 cp "$tmp/dynamic.vdi" "$tmp/mappast.vdi"
-poke "$tmp/mappast.vdi" $OFF_BMAP I 0x100000
-poke "$tmp/mappast.vdi" $OFF_DATA I 0x200000
+poke "$tmp/mappast.vdi" $OFF_BMAP 4 0x100000
+poke "$tmp/mappast.vdi" $OFF_DATA 4 0x200000
 expect_sniff 'block map past EOF is invalid' "$tmp/mappast.vdi" invalid table-past-eof
 
 cp "$tmp/dynamic.vdi" "$tmp/mapheader.vdi"
-poke "$tmp/mapheader.vdi" $OFF_BMAP I 0
+poke "$tmp/mapheader.vdi" $OFF_BMAP 4 0
 expect_sniff 'block map on top of the header is invalid' "$tmp/mapheader.vdi" invalid table-overlap
 
 cp "$tmp/data.vdi" "$tmp/dataonmap.vdi"
-poke "$tmp/dataonmap.vdi" $OFF_DATA I 512
+poke "$tmp/dataonmap.vdi" $OFF_DATA 4 512
 expect_sniff 'data area on top of the block map is invalid' "$tmp/dataonmap.vdi" invalid table-overlap
 
 # data.vdi's map: 0, 1, unallocated, 2, unallocated, 3
 cp "$tmp/data.vdi" "$tmp/entry.vdi"
-poke "$tmp/entry.vdi" 0x208 I 4
+poke "$tmp/entry.vdi" 0x208 4 4
 expect_sniff 'block map entry >= blocks allocated is invalid' "$tmp/entry.vdi" invalid entry-out-of-range
 
 cp "$tmp/data.vdi" "$tmp/dup.vdi"
-poke "$tmp/dup.vdi" 0x204 I 0
+poke "$tmp/dup.vdi" 0x204 4 0
 expect_sniff 'two virtual blocks sharing a physical block is invalid' "$tmp/dup.vdi" invalid table-overlap
 
 cp "$tmp/data.vdi" "$tmp/discarded.vdi"
-poke "$tmp/discarded.vdi" 0x208 I 0xfffffffe
+poke "$tmp/discarded.vdi" 0x208 4 0xfffffffe
 clean_vdi 'a discarded block map entry is fine' "$tmp/discarded.vdi"
 
 head -c $((1024 + 3 * 1048576 + 4096)) "$tmp/data.vdi" > "$tmp/shortdata.vdi"
