@@ -67,6 +67,7 @@
 struct tar_pending {
 	struct iw_report rep;
 	char *name;
+	bool partial;	   /* only a prefix of the member was sniffed */
 	bool chain_member; /* its link (or base role) was verified */
 };
 
@@ -343,6 +344,7 @@ static int tar_sniff_member(struct tar_state *s, const struct tar_member *m,
 		return -ENOMEM;
 	}
 	p->chain_member = false;
+	p->partial = sub.partial;
 	*ret_index = (int)s->n_pending++;
 	return 0;
 }
@@ -548,7 +550,7 @@ static void tar_scan_ovf(struct tar_state *s)
 /* ---- XenServer chains ------------------------------------------------ */
 
 struct tar_vhd_fields {
-	bool known;
+	bool known, partial;
 	const char *format, *disk_type, *unique_id, *parent_uuid;
 	int64_t size;
 };
@@ -575,6 +577,7 @@ static void tar_vhd_fields(const struct tar_state *s, int pending,
 	rep = &s->pending[pending].rep;
 	fs = rep->format_specific_data;
 	f->known = true;
+	f->partial = s->pending[pending].partial;
 	f->format = rep->format;
 	f->disk_type = fs_str(fs, "disk-type");
 	f->unique_id = fs_str(fs, "unique-id");
@@ -726,6 +729,15 @@ static int tar_check_chain(struct tar_state *s)
 		if (!f.known) {
 			iw_finding(s->r, IW_F_INSPECTION_INCOMPLETE,
 				   "chain member %s was not inspected",
+				   chain[i].name);
+			linked = false;
+			continue;
+		}
+		if (f.partial && (strcmp(f.format, "vhd") != 0 || !f.disk_type)) {
+			/* e.g. a fixed VHD (footer at its end) beyond the
+			 * decompressed head of a .tgz */
+			iw_finding(s->r, IW_F_INSPECTION_INCOMPLETE,
+				   "chain member %s was only partly inspected",
 				   chain[i].name);
 			linked = false;
 			continue;
