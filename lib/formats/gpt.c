@@ -61,6 +61,18 @@ struct gpt_ctx {
 	uint64_t disk_sectors;
 };
 
+/* Is there a GPT signature at lba? (a backup header at the disk's end
+ * wins over a damaged primary's alternate-LBA pointer) */
+static bool gpt_signature_at(struct gpt_ctx *c, uint64_t lba)
+{
+	uint8_t sig[8];
+	uint64_t off;
+
+	return !MUL_OVERFLOW(lba, (uint64_t)c->ss, &off) &&
+	       iw_view_read(c->v, sig, sizeof(sig), off) == 0 &&
+	       memcmp(sig, GPT_SIGNATURE, sizeof(sig)) == 0;
+}
+
 /* CRC-32 of the entry array at h->entries_lba; false if unreadable. */
 static int gpt_array_crc(struct gpt_ctx *c, const struct part_gpt_header *h,
 			 uint32_t *ret_crc)
@@ -229,8 +241,8 @@ static void gpt_compare(struct gpt_ctx *c, const struct part_gpt_header *p,
 {
 	const char *what = NULL;
 
-	if (b->alternate_lba != p->my_lba)
-		what = "alternate LBA";
+	if (b->alternate_lba != p->my_lba || b->my_lba != p->alternate_lba)
+		what = "location";
 	else if (b->first_usable_lba != p->first_usable_lba ||
 		 b->last_usable_lba != p->last_usable_lba)
 		what = "usable range";
@@ -403,7 +415,8 @@ int gpt_parse(const struct iw_view *v, struct part_table *t,
 	 * pointing past the end means the image was cut short. */
 	last_lba = c.disk_sectors - 1;
 	backup_lba = last_lba;
-	if (primary.alternate_lba < last_lba && primary.alternate_lba > 1) {
+	if (primary.alternate_lba < last_lba && primary.alternate_lba > 1 &&
+	    !gpt_signature_at(&c, last_lba)) {
 		iw_finding(r, IW_F_TRAILING_DATA,
 			   "the disk continues %llu bytes past the backup "
 			   "GPT header",
