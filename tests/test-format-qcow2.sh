@@ -78,6 +78,12 @@ check 'snapshot names are listed like qemu-img' \
 	jq_is "$j" '[."format-specific".data.snapshots[] | .id + ":" + .name] | join(",")' \
 	"$(qemu-img info -f qcow2 --output=json "$tmp/snap.qcow2" | jq -r '[.snapshots[] | .id + ":" + .name] | join(",")')"
 
+# persistent dirty bitmaps: listed like qemu-img
+cp "$tmp/v3.qcow2" "$tmp/bitmaps.qcow2"
+qemu-img bitmap --add "$tmp/bitmaps.qcow2" b0
+qemu-img bitmap --add -g 1M --disable "$tmp/bitmaps.qcow2" second
+clean_qcow2 'persistent bitmaps are safe and listed like qemu-img' "$tmp/bitmaps.qcow2"
+
 # dirty bit: INFO only, still safe
 cp "$tmp/v3.qcow2" "$tmp/dirty.qcow2"
 patch "$tmp/dirty.qcow2" incompatible_features=1
@@ -161,6 +167,15 @@ bad 'data-file-raw without a data file is invalid' invalid "$v3" autoclear_featu
 bad 'extended L2 needs 16 KiB clusters' invalid "$tmp/c512.qcow2" incompatible_features=0x10 bad-field
 bad 'bitmaps extension with 0 bitmaps' invalid "$v3" \
 	"autoclear_features=1 addext:0x23852875=$(printf '%048x' 0)" bad-extension
+bad 'bitmap directory holding fewer bitmaps than the extension says' invalid \
+	"$tmp/bitmaps.qcow2" ext:0x23852875+0:be32=3 bad-extension
+bad 'bitmap directory past EOF' invalid "$tmp/bitmaps.qcow2" \
+	ext:0x23852875+16:be64=0x7000000000 table-past-eof
+bad 'bitmap with granularity 2^40' invalid "$tmp/bitmaps.qcow2" \
+	"@$(python3 -c 'import struct,sys
+d=open(sys.argv[1],"rb").read(1<<16)
+o=d.find(struct.pack(">I",0x23852875))
+print(struct.unpack(">Q", d[o+24:o+32])[0] + 17)' "$tmp/bitmaps.qcow2"):u8=40" bad-extension
 
 # versions, features, encryption
 bad 'version 4 is unsupported' unsupported "$v3" version=4 unsupported-version

@@ -51,6 +51,18 @@
 #define QCOW2_BITMAPS_EXT_SIZE 24
 #define QCOW2_CRYPTO_EXT_SIZE 16
 
+/* bitmap directory entries (qcow2.txt "Bitmap directory"; qemu
+ * block/qcow2-bitmap.c check_dir_entry) */
+#define QCOW2_BITMAP_ENTRY_SIZE 24
+#define QCOW2_BITMAP_MAX_NAME 1023
+#define QCOW2_BITMAP_MAX_TABLE_ENTRIES 0x8000000
+#define QCOW2_BITMAP_MAX_PHYS_BYTES 0x20000000
+#define QCOW2_BITMAP_MIN_GRANULARITY_BITS 9
+#define QCOW2_BITMAP_MAX_GRANULARITY_BITS 31
+#define QCOW2_BITMAP_FLAG_IN_USE 1u
+#define QCOW2_BITMAP_FLAG_AUTO 2u
+#define QCOW2_BITMAP_TYPE_DIRTY_TRACKING 1
+
 /* Report bounds: the tables are still walked whole, but only this many
  * snapshots are listed and this many bad entries get their own finding. */
 #define QCOW2_REPORT_SNAPSHOTS 64
@@ -879,9 +891,133 @@ static void qcow2_check_overlaps(struct iw_report *r,
 	}
 }
 
-static void qcow2_format_specific(struct iw_report *r,
-				  const struct qcow2_header *h)
+/* One bitmap directory entry (e: its 24 fixed bytes); false when qemu
+ * would refuse it. */
+static bool qcow2_bitmap_entry_ok(const struct iw_view *v,
+				  const struct qcow2_header *h,
+				  struct iw_report *r, const uint8_t *e,
+				  uint32_t index)
 {
+	uint64_t table_off = get_be64(e);
+	uint32_t table_size = get_be32(e + 8), flags = get_be32(e + 12);
+	unsigned type = e[16], granularity_bits = e[17];
+	uint64_t phys_bytes = (uint64_t)table_size * h->cluster_size;
+
+	if (table_size == 0 || table_off == 0 ||
+	    (table_off & (h->cluster_size - 1)) ||
+	    table_size > QCOW2_BITMAP_MAX_TABLE_ENTRIES ||
+	    granularity_bits < QCOW2_BITMAP_MIN_GRANULARITY_BITS ||
+	    granularity_bits > QCOW2_BITMAP_MAX_GRANULARITY_BITS ||
+	    (flags & ~(QCOW2_BITMAP_FLAG_IN_USE | QCOW2_BITMAP_FLAG_AUTO)) ||
+	    type != QCOW2_BITMAP_TYPE_DIRTY_TRACKING ||
+	    get_be32(e + 20) != 0 || phys_bytes > QCOW2_BITMAP_MAX_PHYS_BYTES) {
+		iw_finding(r, IW_F_BAD_EXTENSION,
+			   "bitmap %" PRIu32 " breaks qemu's constraints",
+			   index);
+		return false;
+	}
+	/* a bitmap in use may be stale; one that is not must cover the disk */
+	if (!(flags & QCOW2_BITMAP_FLAG_IN_USE) &&
+	    h->size > ((phys_bytes * 8) << granularity_bits)) {
+		iw_finding(r, IW_F_BAD_EXTENSION,
+			   "bitmap %" PRIu32 " does not cover the disk", index);
+		return false;
+	}
+	return iw_check_table(v, r, table_off, (uint64_t)table_size * 8,
+			      "bitmap table");
+}
+
+/* Walk the bitmap directory as qemu's bitmap_list_load() does and list
+ * the bitmaps like qemu-img info ("bitmaps": name, granularity, flags).
+ * Bounded: the directory is at most 64 MiB and holds nb_bitmaps (at most
+ * 65535) entries of at least 24 bytes. */
+static int qcow2_walk_bitmaps(const struct iw_view *v,
+			      const struct qcow2_header *h, struct iw_report *r,
+			      json_object *list)
+{
+	uint64_t off = 0, size = h->bitmap_directory_size;
+	uint32_t count = 0;
+	int ret;
+
+	while (off < size) {
+		uint8_t e[QCOW2_BITMAP_ENTRY_SIZE], name[QCOW2_BITMAP_MAX_NAME];
+		uint64_t entry_len;
+		uint16_t name_len;
+
+		if (size - off < sizeof(e) || ++count > h->nb_bitmaps) {
+			iw_finding(r, IW_F_BAD_EXTENSION,
+				   "bitmap directory does not hold %" PRIu32
+				   " entries",
+				   h->nb_bitmaps);
+			return 0;
+		}
+		ret = iw_read_struct(v, r, e, sizeof(e),
+				     h->bitmap_directory_offset + off,
+				     "bitmap directory entry");
+		if (ret < 0)
+			return qcow2_read_failed(ret) == -EINVAL ? 0 : ret;
+		name_len = get_be16(e + 18);
+		/* extra data must be 0 (checked below): not counted here */
+		entry_len = (sizeof(e) + (uint64_t)name_len + 7) & ~UINT64_C(7);
+		if (entry_len > size - off || name_len > QCOW2_BITMAP_MAX_NAME) {
+			iw_finding(r, IW_F_BAD_EXTENSION,
+				   "bitmap %" PRIu32 " overruns the directory",
+				   count - 1);
+			return 0;
+		}
+		if (!qcow2_bitmap_entry_ok(v, h, r, e, count - 1))
+			return 0;
+		ret = iw_read_struct(v, r, name, name_len,
+				     h->bitmap_directory_offset + off +
+					     sizeof(e),
+				     "bitmap name");
+		if (ret < 0)
+			return qcow2_read_failed(ret) == -EINVAL ? 0 : ret;
+		if (list && count <= QCOW2_REPORT_SNAPSHOTS) {
+			json_object *o = json_object_new_object();
+			json_object *flags = json_object_new_array();
+			_cleanup_free_ char *clean =
+				iw_sanitize(name, name_len, NULL);
+			uint32_t f = get_be32(e + 12);
+
+			if (o && flags && clean) {
+				if (f & QCOW2_BITMAP_FLAG_IN_USE)
+					json_object_array_add(
+						flags,
+						json_object_new_string("in-use"));
+				if (f & QCOW2_BITMAP_FLAG_AUTO)
+					json_object_array_add(
+						flags,
+						json_object_new_string("auto"));
+				json_object_object_add(o, "flags", flags);
+				json_object_object_add(
+					o, "name", json_object_new_string(clean));
+				json_object_object_add(
+					o, "granularity",
+					json_object_new_int64(INT64_C(1)
+							      << e[17]));
+				json_object_array_add(list, o);
+			} else {
+				json_object_put(flags);
+				json_object_put(o);
+			}
+		}
+		off += entry_len;
+	}
+	if (count != h->nb_bitmaps)
+		iw_finding(r, IW_F_BAD_EXTENSION,
+			   "bitmap directory holds %" PRIu32
+			   " entries, the header says %" PRIu32,
+			   count, h->nb_bitmaps);
+	return 0;
+}
+
+static int qcow2_format_specific(const struct iw_view *v,
+				 struct iw_report *r,
+				 const struct qcow2_header *h)
+{
+	int ret;
+
 	static const char *const compression[] = { "zlib", "zstd" };
 
 	if (h->version == 2) {
@@ -896,6 +1032,20 @@ static void qcow2_format_specific(struct iw_report *r,
 		iw_fs_set_bool(r, "lazy-refcounts",
 			       h->compatible_features &
 				       QCOW2_COMPAT_LAZY_REFCOUNTS);
+		if (h->has_bitmaps) {
+			json_object *list = json_object_new_array();
+
+			if (list && iw_report_fs(r)) {
+				json_object_object_add(iw_report_fs(r),
+						       "bitmaps", list);
+			} else {
+				json_object_put(list);
+				list = NULL;
+			}
+			ret = qcow2_walk_bitmaps(v, h, r, list);
+			if (ret < 0)
+				return ret;
+		}
 		if (h->refcount_order <= 6)
 			iw_fs_set_int(r, "refcount-bits",
 				      INT64_C(1) << h->refcount_order);
@@ -925,6 +1075,7 @@ static void qcow2_format_specific(struct iw_report *r,
 			json_object_put(enc);
 		}
 	}
+	return 0;
 }
 
 static int qcow2_probe(const struct iw_view *v, const uint8_t *head,
@@ -950,7 +1101,9 @@ static int qcow2_probe(const struct iw_view *v, const uint8_t *head,
 		r->virtual_size = (int64_t)(h.size & ~UINT64_C(511));
 	if (h.header_length == 0)
 		return 0; /* v3 fields unreadable */
-	qcow2_format_specific(r, &h);
+	ret = qcow2_format_specific(v, r, &h);
+	if (ret < 0)
+		return ret;
 	if (h.has_data_file_name) {
 		uint8_t name[IW_REPORT_MAX_NAME];
 		size_t len = MIN(h.data_file_name_size, sizeof(name));

@@ -16,6 +16,7 @@ Each EDIT is one of
     replace:OLD=NEW      replace the bytes OLD by NEW (same length) in the
                          first 64 KiB, once, e.g. a placeholder file name
     ext:MAGIC.len=VALUE  set the length of the qcow2 header extension MAGIC
+    ext:MAGIC+OFF:FMT=VALUE  write into the data of that extension
     addext:MAGIC=HEX     append a qcow2 header extension (data in hex)
                          before the end-of-extensions marker
     truncate=N           cut the file to N bytes
@@ -115,6 +116,11 @@ def edit(path, edits):
                 assert at >= 0, "%r not found" % old
                 f.seek(at)
                 f.write(new)
+            elif key.startswith("ext:") and "+" in key:
+                magic, rest = key[4:].split("+")
+                off, fmt = rest.split(":")
+                at = find_extension(f, int(magic, 0)) + 4 + int(off, 0)
+                put(f, at, fmt, int(val, 0))
             elif key.startswith("ext:"):
                 magic = int(key[4:].split(".")[0], 0)
                 put(f, find_extension(f, magic), "be32", int(val, 0))
