@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <sys/prctl.h>
+#include <unistd.h>
 
 #include "util.h"
 
@@ -22,6 +23,15 @@ static inline void seccomp_releasep(scmp_filter_ctx *ctx)
 /* libseccomp's API level 3 is the one that knows SCMP_ACT_KILL_PROCESS
  * (seccomp_api_get(3)); below it we would silently get KILL_THREAD. */
 #define IW_SECCOMP_MIN_API 3
+
+/* Policies are compiled before the process exists: the few values only
+ * known at load time are placeholders (lib/seccomp-policy.h). */
+static uint64_t resolve_datum(uint64_t datum)
+{
+	if (datum == IW_SECCOMP_SELF_PID)
+		return (uint64_t)getpid();
+	return datum;
+}
 
 static int build_filter(const struct iw_seccomp_policy *p,
 			scmp_filter_ctx *ret_ctx)
@@ -69,8 +79,8 @@ static int build_filter(const struct iw_seccomp_policy *p,
 			cmp[k] = (struct scmp_arg_cmp){
 				.arg = rule->cmp[k].arg,
 				.op = rule->cmp[k].op,
-				.datum_a = rule->cmp[k].datum_a,
-				.datum_b = rule->cmp[k].datum_b,
+				.datum_a = resolve_datum(rule->cmp[k].datum_a),
+				.datum_b = resolve_datum(rule->cmp[k].datum_b),
 			};
 		/* _exact_: fail rather than let libseccomp rewrite a rule it
 		 * cannot express as written (e.g. a syscall this architecture

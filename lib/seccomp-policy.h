@@ -43,6 +43,14 @@ struct iw_seccomp_policy {
 	size_t n_rules;
 };
 
+/*
+ * A comparison value that iw_seccomp_apply() replaces with the caller's
+ * pid when it builds the filter, so a policy can say "only to itself"
+ * (tgkill: arg0 == IW_SECCOMP_SELF_PID). Above any 32-bit pid, so it can
+ * never match a real argument by accident.
+ */
+#define IW_SECCOMP_SELF_PID UINT64_C(0x5e1f5e1f00000000)
+
 /* Generated: one per policy/seccomp/<name>.policy */
 extern const struct iw_seccomp_policy iw_policy_sniff;
 

@@ -27,6 +27,7 @@ run_probe() {
 	11) echo enosys ;;
 	5) echo broken ;;
 	$SIGSYS_RC) echo killed ;;
+	$((128 + 6))) echo aborted ;;
 	*) echo "exit-$rc($(head -c 200 "$tmp/probe.err"))" ;;
 	esac
 }
@@ -54,10 +55,21 @@ for p in pread64 read write close brk mmap-rw mmap-none malloc-large \
 	expect sniff "$p" reached
 done
 
+# A crash must look like a crash (SIGABRT), not like a policy violation:
+# glibc's abort path (libc.inc) works, and only on the process itself.
+for p in getpid writev-stderr tgkill-self-abrt; do
+	expect sniff "$p" reached
+done
+expect sniff abort aborted aborted
+expect sniff fortify aborted aborted
+for p in writev-other tgkill-other-abrt; do
+	expect sniff "$p" killed
+done
+
 # ---- sniff: everything else is killed -------------------------------
 # Paths, fds and processes: the helper opens nothing, talks to nobody,
 # starts nothing, and cannot pass or take an fd (sendmsg/recvmsg).
-for p in openat open newfstatat fstat lseek getpid socket socketpair \
+for p in openat open newfstatat fstat lseek socket socketpair \
 	connect sendmsg recvmsg ptrace process_vm_readv execve execveat \
 	fork vfork clone-process clone-thread clone3 kill-parent kill-self \
 	tgkill; do

@@ -667,7 +667,7 @@ static void emit(const char *name)
 	       "#include <sys/mman.h>\n#include <sys/prctl.h>\n"
 	       "#include <sys/random.h>\n#include <sys/resource.h>\n"
 	       "#include <sys/socket.h>\n#include <sys/stat.h>\n"
-	       "#include <sys/wait.h>\n#include <termios.h>\n\n"
+	       "#include <sys/wait.h>\n#include <termios.h>\n#include <unistd.h>\n\n"
 	       "#include \"seccomp-policy.h\"\n\n");
 	for (size_t i = 0; i < n_rules; i++)
 		emit_semantic_asserts(rules[i]);

@@ -42,6 +42,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -330,6 +331,50 @@ static long probe_tgkill(void)
 	return syscall(SYS_tgkill, ctx.pid, ctx.pid, 0);
 }
 
+/* glibc's abort path (libc.inc): the process must die of SIGABRT. */
+static long probe_abort(void)
+{
+	abort();
+}
+
+/* A _FORTIFY_SOURCE failure: writev of the message to stderr, then abort. */
+static long probe_fortify(void)
+{
+	char src[16] = "0123456789abcde", dst[8];
+	volatile size_t n = sizeof(src);
+
+	memcpy(dst, src, n);
+	return dst[0];
+}
+
+/* tgkill SIGABRT to ourselves is allowed: tid -1 makes it EINVAL. */
+static long probe_tgkill_self_abrt(void)
+{
+	return syscall(SYS_tgkill, ctx.pid, -1, SIGABRT);
+}
+
+/* ... to any other process it is not (tid -1: harmless in the control). */
+static long probe_tgkill_other_abrt(void)
+{
+	return syscall(SYS_tgkill, ctx.ppid, -1, SIGABRT);
+}
+
+static long probe_writev_stderr(void)
+{
+	static char empty[1];
+	struct iovec iov = { .iov_base = empty, .iov_len = 0 };
+
+	return syscall(SYS_writev, STDERR_FILENO, &iov, 1);
+}
+
+static long probe_writev_other(void)
+{
+	static char x[1] = { 'x' };
+	struct iovec iov = { .iov_base = x, .iov_len = 1 };
+
+	return syscall(SYS_writev, ctx.pipe_w, &iov, 1);
+}
+
 static long probe_mount(void)
 {
 	return syscall(SYS_mount, (void *)1, (void *)1, (void *)1, 0, NULL);
@@ -568,7 +613,6 @@ static const struct probe {
 	{ "newfstatat", probe_newfstatat, false },
 	{ "fstat", probe_fstat, false },
 	{ "lseek", probe_lseek, false },
-	{ "getpid", probe_getpid, false },
 	{ "socket", probe_socket, false },
 	{ "socketpair", probe_socketpair, false },
 	{ "connect", probe_connect, false },
@@ -585,7 +629,14 @@ static const struct probe {
 	{ "clone3", probe_clone3, false },
 	{ "kill-parent", probe_kill_parent, false },
 	{ "kill-self", probe_kill_self, false },
+	{ "getpid", probe_getpid, false },
 	{ "tgkill", probe_tgkill, false },
+	{ "tgkill-self-abrt", probe_tgkill_self_abrt, false },
+	{ "tgkill-other-abrt", probe_tgkill_other_abrt, false },
+	{ "writev-stderr", probe_writev_stderr, false },
+	{ "writev-other", probe_writev_other, false },
+	{ "abort", probe_abort, false },
+	{ "fortify", probe_fortify, false },
 	{ "mount", probe_mount, false },
 	{ "umount2", probe_umount2, false },
 	{ "pivot_root", probe_pivot_root, false },
