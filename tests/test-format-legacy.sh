@@ -156,6 +156,13 @@ cp "$tmp/d.img" "$tmp/dnone.img"
 poke "$tmp/dnone.img" $((koly + 0xe0)) 8 0 be
 expect_sniff 'dmg without block tables is invalid' "$tmp/dnone.img" invalid bad-field
 
+# lib/qemu-probe.c must pick what qemu-img's own auto-detection picks
+for f in p pold b b1 c d bundo; do
+	check "qemu-probe of $f.img agrees with qemu-img" \
+		jq_is "$(sniff "$tmp/$f.img")" '."qemu-probe"' \
+		"$(qemu-img info --output=json "$tmp/$f.img" 2>/dev/null | jq -r .format)"
+done
+
 # a raw disk ending in anything but a trailer is not dmg
 head -c "$koly" "$tmp/d.img" > "$tmp/dcut.img"
 check 'file without koly trailer is not dmg' jq_is "$(sniff "$tmp/dcut.img")" .format raw

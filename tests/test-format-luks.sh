@@ -44,6 +44,10 @@ check 'LUKS1 cipher as qemu names it' \
 	'1,xts,plain64,sha256,1'
 check 'LUKS1 has no finding but encrypted' jq_is "$j" '[.findings[].code] | join(",")' encrypted
 
+# qemu auto-detects LUKS1 (and not LUKS2, below)
+check 'qemu-probe of LUKS1 agrees with qemu-img' \
+	jq_is "$j" '."qemu-probe"' "$(qemu-img info --output=json "$luks1" | jq -r .format)"
+
 # --- LUKS2 -------------------------------------------------------------
 python3 "$top/tests/images/luks.py" 2 "$tmp/luks2.img"
 j=$(sniff "$tmp/luks2.img")
@@ -51,6 +55,8 @@ expect_sniff 'LUKS2 is unsupported + encrypted' "$tmp/luks2.img" unsupported enc
 check 'LUKS2 header facts' \
 	jq_is "$j" '."format-specific".data | [.version, ."header-size", ."json-area-size", ."secondary-header", .uuid] | join(",")' \
 	'2,16384,12288,true,12345678-90ab-cdef-1234-567890abcdef'
+check 'qemu-probe of LUKS2 is raw, as qemu-img says' \
+	jq_is "$j" '."qemu-probe"' "$(qemu-img info --output=json "$tmp/luks2.img" | jq -r .format)"
 check 'qemu-img refuses LUKS2 (so no virtual size)' jq_is "$j" '."virtual-size" // "none"' none
 
 cp "$tmp/luks2.img" "$tmp/luks2-size.img"

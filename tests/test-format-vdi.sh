@@ -157,6 +157,11 @@ clean_vdi 'a discarded block map entry is fine' "$tmp/discarded.vdi"
 head -c $((1024 + 3 * 1048576 + 4096)) "$tmp/data.vdi" > "$tmp/shortdata.vdi"
 expect_sniff 'allocated data block past EOF is invalid' "$tmp/shortdata.vdi" invalid entry-out-of-range
 
+# lib/qemu-probe.c must pick what qemu-img's own auto-detection picks
+check 'qemu-probe of a VDI agrees with qemu-img' \
+	jq_is "$(sniff "$tmp/data.vdi")" '."qemu-probe"' \
+	"$(qemu-img info --output=json "$tmp/data.vdi" | jq -r .format)"
+
 # --- truncation -----------------------------------------------------------
 head -c 300 "$tmp/dynamic.vdi" > "$tmp/trunc.vdi"
 expect_sniff 'truncated header is invalid, not raw' "$tmp/trunc.vdi" invalid truncated
