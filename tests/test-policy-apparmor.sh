@@ -87,7 +87,7 @@ sniff=$tmp/imgward-sniff
 if [ -f "$sniff" ]; then
 	check "imgward-sniff: attached to the installed helper" \
 		grep -q "^profile imgward-sniff $HELPERDIR/imgward-sniff " "$sniff"
-	for rule in 'deny capability,' 'deny ptrace,' 'deny mount,' \
+	for rule in 'deny capability,' 'deny ptrace (trace, read, tracedby),' 'deny mount,' \
 		'deny network inet,' 'deny network inet6,' \
 		'deny @{PROC}/\*\* rwklmx,' 'deny @{sys}/\*\* rwklmx,' \
 		'deny @{HOME}/\*\* rwklmx,' 'deny /\*\* wl,'; do
