@@ -121,6 +121,12 @@ poke "$tmp/corder.img" $((136 + 16)) 8 1 be
 expect_sniff 'cloop offsets going backwards are invalid' "$tmp/corder.img" invalid bad-field
 qemu_refuses 'qemu refuses cloop offsets going backwards' "$tmp/corder.img" cloop
 
+cp "$tmp/c.img" "$tmp/cbig.img"
+poke "$tmp/cbig.img" $((136 + 16)) 8 0x10000000 be
+poke "$tmp/cbig.img" $((136 + 24)) 8 0x10000010 be
+expect_sniff 'cloop compressed block over 128 MiB is invalid' "$tmp/cbig.img" invalid bad-field
+qemu_refuses 'qemu refuses a cloop compressed block over 128 MiB' "$tmp/cbig.img" cloop
+
 cp "$tmp/c.img" "$tmp/clast.img"
 poke "$tmp/clast.img" $((136 + 24)) 8 0x100000 be
 expect_sniff 'cloop block past EOF is invalid' "$tmp/clast.img" invalid entry-out-of-range

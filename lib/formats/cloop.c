@@ -69,16 +69,23 @@ static int cloop_check_offsets(const struct iw_view *v, struct iw_report *r,
 		for (uint32_t k = 0; k < n; k++, i++) {
 			uint64_t off = get_be64(chunk + (size_t)k * 8);
 
-			if (i > 0 && off < prev && !bad_order) {
-				iw_finding(r, IW_F_BAD_FIELD,
-					   "cloop offset %u goes backwards", i);
+			if (i == 0) {
+				/* the first offset starts block 0 */
+			} else if (off < prev) {
+				if (!bad_order)
+					iw_finding(r, IW_F_BAD_FIELD,
+						   "cloop offset %u goes "
+						   "backwards",
+						   i);
 				bad_order = true;
-			} else if (i > 0 && off - prev > CLOOP_MAX_COMPRESSED &&
-				   !bad_size) {
-				iw_finding(r, IW_F_BAD_FIELD,
-					   "cloop block %u is %llu bytes "
-					   "compressed",
-					   i, (unsigned long long)(off - prev));
+			} else if (off - prev > CLOOP_MAX_COMPRESSED) {
+				if (!bad_size)
+					iw_finding(r, IW_F_BAD_FIELD,
+						   "cloop block %u is %llu "
+						   "bytes compressed",
+						   i,
+						   (unsigned long long)(off -
+									prev));
 				bad_size = true;
 			}
 			prev = off;
