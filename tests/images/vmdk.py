@@ -5,6 +5,8 @@
   vmdk.py set FILE FIELD=VALUE...   patch header fields (names below)
   vmdk.py desc FILE < TEXT          replace the embedded descriptor text
   vmdk.py gd FILE INDEX VALUE       set grain directory entry INDEX
+  vmdk.py batch < COMMANDS          one "set"/"gd"/"footer" command a line
+                                    (saves interpreter start-ups)
   vmdk.py footer FILE [FIELD=VALUE...|eos=bad]
         turn a stream-optimized file into the one-pass layout VMware
         writes: header gdOffset = GD_AT_END and a footer (footer marker,
@@ -43,8 +45,17 @@ def patch(buf, base, assignments):
 
 
 def main():
-    cmd, path = sys.argv[1], sys.argv[2]
-    args = sys.argv[3:]
+    if sys.argv[1] == "batch":
+        for line in sys.stdin:
+            if line.strip():
+                run(line.split())
+    else:
+        run(sys.argv[1:])
+
+
+def run(argv):
+    cmd, path = argv[0], argv[1]
+    args = argv[2:]
     with open(path, "rb") as f:
         d = bytearray(f.read())
     if cmd == "set":
@@ -52,7 +63,7 @@ def main():
     elif cmd == "desc":
         off = struct.unpack_from("<Q", d, 28)[0] * 512
         size = struct.unpack_from("<Q", d, 36)[0] * 512
-        text = sys.stdin.buffer.read()
+        text = sys.stdin.buffer.read()  # not in batch mode
         assert len(text) <= size, "descriptor does not fit"
         d[off:off + size] = text + b"\0" * (size - len(text))
     elif cmd == "gd":
