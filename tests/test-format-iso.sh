@@ -11,7 +11,11 @@ requires qemu-img
 requires python3
 
 child() { printf '%s' "$1" | jq -c --arg f "$2" '[.children[] | select(.role == "content" and .format == $f)][0]'; }
-child_has() { has_finding "$(child "$1" "$2")" "$3"; }
+# child_has JSON FORMAT CODE: the content child FORMAT has finding CODE
+child_has() {
+	printf '%s' "$1" | jq -e --arg f "$2" --arg c "$3" \
+		'[.children[] | select(.role == "content" and .format == $f) | .findings[].code] | index($c) != null' >/dev/null
+}
 fs() { child "$1" "$2" | jq -r ".\"format-specific\".data.$3"; }
 # poke FILE OFFSET HEXBYTES
 poke() { printf "$(printf '%s' "$3" | sed 's/../\\x&/g')" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }

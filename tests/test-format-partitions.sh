@@ -20,7 +20,11 @@ sfdisk_parts() {
 	sfdisk --json "$1" | jq -r '[.partitiontable.partitions[] | "\(.node | capture("(?<n>[0-9]+)$").n):\(.start * 512):\(.size * 512)"] | join(" ")'
 }
 child_verdict() { child "$1" "$2" | jq -r .verdict; }
-child_has() { has_finding "$(child "$1" "$2")" "$3"; }
+# child_has JSON FORMAT CODE: the content child FORMAT has finding CODE
+child_has() {
+	printf '%s' "$1" | jq -e --arg f "$2" --arg c "$3" \
+		'[.children[] | select(.role == "content" and .format == $f) | .findings[].code] | index($c) != null' >/dev/null
+}
 
 # --- clean GPT, four partitions ------------------------------------------
 gpt=$tmp/gpt.img

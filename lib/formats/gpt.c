@@ -505,8 +505,10 @@ static int gpt_probe(const struct iw_view *v, const uint8_t *head,
 	iw_fs_set_str(r, "revision", rev);
 	part_guid_to_string(t->gpt.disk_guid, guid);
 	iw_fs_set_str(r, "disk-guid", guid);
-	iw_fs_set_int(r, "first-usable-lba", (int64_t)MIN(t->gpt.first_usable_lba, (uint64_t)INT64_MAX));
-	iw_fs_set_int(r, "last-usable-lba", (int64_t)MIN(t->gpt.last_usable_lba, (uint64_t)INT64_MAX));
+	iw_fs_set_int(r, "first-usable-lba",
+		      (int64_t)MIN(t->gpt.first_usable_lba, (uint64_t)INT64_MAX));
+	iw_fs_set_int(r, "last-usable-lba",
+		      (int64_t)MIN(t->gpt.last_usable_lba, (uint64_t)INT64_MAX));
 	iw_fs_set_int(r, "partition-entries", t->gpt.n_entries);
 	iw_fs_set_int(r, "partition-entry-size", t->gpt.entry_size);
 	if (t->isohybrid)
