@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers shared by the MBR and GPT parsers (part.h). */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -45,6 +46,16 @@ const char *part_gpt_type_name(const uint8_t *type_guid)
 		if (strcmp(s, gpt_types[i].guid) == 0)
 			return gpt_types[i].name;
 	return NULL;
+}
+
+int part_parse(const struct iw_view *v, struct part_table *t,
+	       struct iw_report *r)
+{
+	int ret = gpt_parse(v, t, r);
+
+	if (ret != -ENOENT)
+		return ret;
+	return mbr_parse(v, t, r);
 }
 
 bool part_disk_has_iso9660(const struct iw_view *v)

@@ -112,6 +112,16 @@ int mbr_parse(const struct iw_view *v, struct part_table *t,
 int gpt_parse(const struct iw_view *v, struct part_table *t,
 	      struct iw_report *r);
 
+/*
+ * The partitions of a disk, as Linux would see them: the GPT when there is
+ * one, else the MBR. Returns -ENOENT for an unpartitioned disk (a bare
+ * filesystem, e.g. a FAT or NTFS boot sector at 0). Callers that look for
+ * volumes skip `extended` entries and MBR type 0xEE. r receives the
+ * findings (pass a scratch report when they are not wanted).
+ */
+int part_parse(const struct iw_view *v, struct part_table *t,
+	       struct iw_report *r);
+
 /* Where "EFI PART" is: 512 or 4096 (the sector size), 0 if nowhere. */
 unsigned gpt_find_header(const struct iw_view *v, const uint8_t *head,
 			 size_t head_len);

@@ -279,9 +279,17 @@ static void test_mbr(void)
 	is_int(r.verdict, IW_INVALID, "mbr_parse: EBR loop is a finding");
 	iw_report_done(&r);
 
+	iw_report_init(&r);
+	is_int(part_parse(&v, t, &r), 0, "part_parse: MBR disk");
+	is_int(t->scheme, PART_SCHEME_MBR, "part_parse: scheme mbr");
+	iw_report_done(&r);
+
 	d[446] = 0x12;
 	iw_report_init(&r);
-	is_int(mbr_parse(&v, t, &r), -ENOENT, "mbr_parse: boot flag 0x12 is no MBR");
+	is_int(mbr_parse(&v, t, &r), -ENOENT,
+	       "mbr_parse: boot flag 0x12 is no MBR");
+	is_int(part_parse(&v, t, &r), -ENOENT,
+	       "part_parse: nor is it a partitioned disk");
 	iw_report_done(&r);
 }
 
@@ -309,6 +317,12 @@ static void test_gpt(void)
 	part_guid_to_string(t->entries[0].type_guid, guid);
 	is_str(guid, "0FC63DAF-8483-4772-8E79-3D69D8477DE4", "GUID layout");
 	is_str(t->gpt_pmbr, "protective", "gpt_parse: protective MBR");
+	iw_report_done(&r);
+
+	iw_report_init(&r);
+	is_int(part_parse(&v, t, &r), 0, "part_parse: GPT disk");
+	ok(t->scheme == PART_SCHEME_GPT && t->n_entries == 3,
+	   "part_parse: the GPT wins over its protective MBR");
 	iw_report_done(&r);
 
 	/* damaged primary array: the backup's partitions are used */
