@@ -1676,7 +1676,8 @@ static int vmdk_probe_cowd(const struct iw_view *v, struct iw_report *r)
 	iw_finding(r, IW_F_UNSUPPORTED_SUBFORMAT,
 		   "VMDK3 (COWD, ESX 2.x vmfsSparse) extent, version %u",
 		   h.version);
-	iw_fs_set_str(r, "create-type", "vmfsSparse");
+	/* qemu sets no create type for COWD and reports "" */
+	iw_fs_set_str(r, "create-type", "");
 	r->virtual_size = (int64_t)h.disk_sectors * VMDK_SECTOR_SIZE;
 	if (h.granularity == 0 || h.granularity > VMDK_MAX_GRAIN_SECTORS)
 		iw_finding(r, IW_F_BAD_FIELD, "grain size %u sectors",
