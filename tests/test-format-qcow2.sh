@@ -10,19 +10,22 @@ requires python3
 
 . "$top/tests/images/qcow-lib.sh"
 
-# clean_qcow2 'description' FILE [FINDING...]: safe, format qcow2, and
-# virtual size, cluster size and format-specific data equal to qemu-img's
-# (our "snapshots" list aside); only the given INFO findings.
-clean_qcow2() {
-	local what=$1 f=$2 got want
-	shift 2
+# like_qemu 'description' FILE VERDICT [FINDING...]: format qcow2, the
+# verdict, exactly these findings, and virtual size, cluster size and
+# format-specific data equal to qemu-img's (our "snapshots" list aside)
+like_qemu() {
+	local what=$1 f=$2 verdict=$3 got want
+	shift 3
 	got=$(sniff "$f" | jq -c '[.verdict, .format, ."virtual-size", ."cluster-size",
 		(."format-specific".data | del(.snapshots)), [.findings[].code]]')
-	want=$(qemu-img info -f qcow2 --output=json "$f" | jq -c --args '["safe", "qcow2",
-		."virtual-size", ."cluster-size", ."format-specific".data, $ARGS.positional]' "$@")
+	want=$(qemu-img info -f qcow2 --output=json "$f" | jq -c --arg v "$verdict" --args \
+		'[$v, "qcow2", ."virtual-size", ."cluster-size", ."format-specific".data,
+		  $ARGS.positional]' "$@")
 	if [ "$got" = "$want" ]; then pass "$what"; else
 		echo "#   got  $got"; echo "#   want $want"; fail "$what"; fi
 }
+# clean_qcow2 'description' FILE [FINDING...]: like_qemu, verdict safe
+clean_qcow2() { like_qemu "$1" "$2" safe "${@:3}"; }
 
 # ---- clean images --------------------------------------------------------
 qemu-img create -q -f qcow2 -o compat=0.10 "$tmp/v2.qcow2" 100M
@@ -84,6 +87,16 @@ qemu-img bitmap --add "$tmp/bitmaps.qcow2" b0
 qemu-img bitmap --add -g 1M --disable "$tmp/bitmaps.qcow2" second
 clean_qcow2 'persistent bitmaps are safe and listed like qemu-img' "$tmp/bitmaps.qcow2"
 
+# encryption as qemu-img reports it (AES: no header needed to describe it)
+cp "$tmp/zstd.qcow2" "$tmp/aes.qcow2"
+patch "$tmp/aes.qcow2" crypt_method=1
+like_qemu 'AES encryption is unsupported, fields as qemu-img' "$tmp/aes.qcow2" \
+	unsupported encrypted
+cp "$tmp/v2.qcow2" "$tmp/aes2.qcow2"
+patch "$tmp/aes2.qcow2" crypt_method=1
+like_qemu 'AES encryption on v2, fields as qemu-img' "$tmp/aes2.qcow2" \
+	unsupported encrypted
+
 # dirty bit: INFO only, still safe
 cp "$tmp/v3.qcow2" "$tmp/dirty.qcow2"
 patch "$tmp/dirty.qcow2" incompatible_features=1
@@ -112,6 +125,7 @@ expect 'nbd:// backing file is unsafe (protocol)' "$tmp/nbd.qcow2" unsafe \
 # with a same-length placeholder and patch the name in afterwards
 (cd "$tmp" && qemu-img create -q -f qcow2 \
 	-o data_file=placeholder,data_file_raw=on datafile.qcow2 1M)
+like_qemu 'data file: fields as qemu-img shows them' "$tmp/datafile.qcow2" unsafe data-file
 patch "$tmp/datafile.qcow2" replace:placeholder=/etc/passwd
 expect 'external data file is unsafe' "$tmp/datafile.qcow2" unsafe data-file
 j=$(sniff "$tmp/datafile.qcow2")

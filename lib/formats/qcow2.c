@@ -1012,69 +1012,85 @@ static int qcow2_walk_bitmaps(const struct iw_view *v,
 	return 0;
 }
 
+static void qcow2_fs_data_file(const struct iw_view *v, struct iw_report *r,
+			       const struct qcow2_header *h)
+{
+	uint8_t name[IW_REPORT_MAX_NAME];
+	size_t len = MIN(h->data_file_name_size, sizeof(name));
+
+	if (iw_view_read(v, name, len, h->data_file_name_offset) == 0)
+		iw_fs_set_bytes(r, "data-file", name, len);
+}
+
+static void qcow2_fs_encrypt(struct iw_report *r, const struct qcow2_header *h)
+{
+	json_object *fs = iw_report_fs(r);
+	json_object *enc = json_object_new_object();
+
+	if (!fs || !enc) {
+		json_object_put(enc);
+		return;
+	}
+	json_object_object_add(enc, "format",
+			       json_object_new_string(h->crypt_method ==
+							      QCOW2_CRYPT_AES
+						      ? "aes"
+						      : "luks"));
+	json_object_object_add(fs, "encrypt", enc);
+}
+
+/* qemu-img info's "format-specific" data (qcow2_get_specific_info), in
+ * qemu's field order. */
 static int qcow2_format_specific(const struct iw_view *v,
 				 struct iw_report *r,
 				 const struct qcow2_header *h)
 {
-	int ret;
-
 	static const char *const compression[] = { "zlib", "zstd" };
+	bool encrypted = h->crypt_method == QCOW2_CRYPT_AES ||
+			 h->crypt_method == QCOW2_CRYPT_LUKS;
+	int ret;
 
 	if (h->version == 2) {
 		iw_fs_set_str(r, "compat", "0.10");
 		iw_fs_set_str(r, "compression-type", "zlib");
 		iw_fs_set_int(r, "refcount-bits", 16);
-	} else {
-		iw_fs_set_str(r, "compat", "1.1");
-		if (h->compression_type < ARRAY_SIZE(compression))
-			iw_fs_set_str(r, "compression-type",
-				      compression[h->compression_type]);
-		iw_fs_set_bool(r, "lazy-refcounts",
-			       h->compatible_features &
-				       QCOW2_COMPAT_LAZY_REFCOUNTS);
-		if (h->has_bitmaps) {
-			json_object *list = json_object_new_array();
-
-			if (list && iw_report_fs(r)) {
-				json_object_object_add(iw_report_fs(r),
-						       "bitmaps", list);
-			} else {
-				json_object_put(list);
-				list = NULL;
-			}
-			ret = qcow2_walk_bitmaps(v, h, r, list);
-			if (ret < 0)
-				return ret;
-		}
-		if (h->refcount_order <= 6)
-			iw_fs_set_int(r, "refcount-bits",
-				      INT64_C(1) << h->refcount_order);
-		iw_fs_set_bool(r, "corrupt",
-			       h->incompatible_features &
-				       QCOW2_INCOMPAT_CORRUPT);
-		iw_fs_set_bool(r, "extended-l2", h->extended_l2);
-		if (h->incompatible_features & QCOW2_INCOMPAT_DATA_FILE)
-			iw_fs_set_bool(r, "data-file-raw",
-				       h->autoclear_features &
-					       QCOW2_AUTOCLEAR_DATA_FILE_RAW);
+		if (encrypted)
+			qcow2_fs_encrypt(r, h);
+		return 0;
 	}
-	if (h->crypt_method == QCOW2_CRYPT_AES ||
-	    h->crypt_method == QCOW2_CRYPT_LUKS) {
-		json_object *fs = iw_report_fs(r);
-		json_object *enc = json_object_new_object();
 
-		if (fs && enc) {
-			json_object_object_add(
-				enc, "format",
-				json_object_new_string(h->crypt_method ==
-							       QCOW2_CRYPT_AES
-						       ? "aes"
-						       : "luks"));
-			json_object_object_add(fs, "encrypt", enc);
+	iw_fs_set_str(r, "compat", "1.1");
+	if (h->compression_type < ARRAY_SIZE(compression))
+		iw_fs_set_str(r, "compression-type",
+			      compression[h->compression_type]);
+	iw_fs_set_bool(r, "lazy-refcounts",
+		       h->compatible_features & QCOW2_COMPAT_LAZY_REFCOUNTS);
+	if (h->has_bitmaps) {
+		json_object *list = json_object_new_array();
+
+		if (list && iw_report_fs(r)) {
+			json_object_object_add(iw_report_fs(r), "bitmaps", list);
 		} else {
-			json_object_put(enc);
+			json_object_put(list);
+			list = NULL;
 		}
+		ret = qcow2_walk_bitmaps(v, h, r, list);
+		if (ret < 0)
+			return ret;
 	}
+	if (h->refcount_order <= 6)
+		iw_fs_set_int(r, "refcount-bits", INT64_C(1) << h->refcount_order);
+	if (h->has_data_file_name)
+		qcow2_fs_data_file(v, r, h);
+	if (h->incompatible_features & QCOW2_INCOMPAT_DATA_FILE)
+		iw_fs_set_bool(r, "data-file-raw",
+			       h->autoclear_features &
+				       QCOW2_AUTOCLEAR_DATA_FILE_RAW);
+	if (encrypted)
+		qcow2_fs_encrypt(r, h);
+	iw_fs_set_bool(r, "corrupt",
+		       h->incompatible_features & QCOW2_INCOMPAT_CORRUPT);
+	iw_fs_set_bool(r, "extended-l2", h->extended_l2);
 	return 0;
 }
 
@@ -1104,13 +1120,6 @@ static int qcow2_probe(const struct iw_view *v, const uint8_t *head,
 	ret = qcow2_format_specific(v, r, &h);
 	if (ret < 0)
 		return ret;
-	if (h.has_data_file_name) {
-		uint8_t name[IW_REPORT_MAX_NAME];
-		size_t len = MIN(h.data_file_name_size, sizeof(name));
-
-		if (iw_view_read(v, name, len, h.data_file_name_offset) == 0)
-			iw_fs_set_bytes(r, "data-file", name, len);
-	}
 
 	rg[n++] = (struct qcow2_range){ "header cluster", 0, h.cluster_size };
 	if (h.l1_ok) {
