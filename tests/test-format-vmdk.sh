@@ -124,6 +124,12 @@ expect_sniff 'zero-capacity sparse file with a FLAT descriptor is unsafe' cap0.v
 check 'the zero-capacity trick leaks through qemu-img convert without -f' \
 	sh -c 'qemu-img convert -O raw cap0.vmdk c0.raw 2>/dev/null && grep -q HOSTSECRET c0.raw'
 same_vsize 'zero-capacity trick virtual-size equals qemu-img' cap0.vmdk
+# the same with a descriptor offset that wraps around to sector 1 in
+# qemu's unchecked `offset << 9`
+cp cap0.vmdk cap0-wrap.vmdk
+echo "set cap0-wrap.vmdk desc_offset=0x80000000000001" | gen batch
+expect_sniff 'zero-capacity trick with a wrapping descriptor offset' cap0-wrap.vmdk unsafe external-extent bad-field
+check 'the wrapping offset leaks through qemu-img convert' leaks cap0-wrap.vmdk
 
 # ---- lying createType ----------------------------------------------------------
 flat_desc monolithicSparse 'RW 2 SPARSE "secret.bin"' >text-sparse.vmdk

@@ -1391,10 +1391,18 @@ static int vmdk_probe_desc_in_kdmv(const struct iw_view *v,
 	size_t len, got;
 	int ret;
 
-	if (MUL_OVERFLOW(h->desc_offset, (uint64_t)VMDK_SECTOR_SIZE, &off)) {
-		iw_finding(r, IW_F_BAD_FIELD, "descriptor offset overflows");
+	/* qemu shifts the offset left by 9 without a check: a huge value
+	 * wraps around to a small one (that it then reads), unless the
+	 * result is negative as an int64 (the read fails) */
+	off = h->desc_offset << 9;
+	if (h->desc_offset > UINT64_MAX >> 9)
+		iw_finding(r, IW_F_BAD_FIELD,
+			   "descriptor offset %llu sectors overflows (qemu "
+			   "reads at %llu)",
+			   (unsigned long long)h->desc_offset,
+			   (unsigned long long)off);
+	if (off > (uint64_t)INT64_MAX)
 		return 0;
-	}
 	/* vmdk_read_desc: min(file size, 1 MiB - 1) bytes at the offset */
 	len = (size_t)MIN(v->size, (uint64_t)VMDK_DESC_MAX_SIZE);
 	buf = malloc(len + 1);
