@@ -236,6 +236,9 @@ int cmd_probe(int argc, char **argv)
 	job.fds = &in.fd;
 	job.n_fds = 1;
 	if (helper_run(&job, &outcome, &f) < 0) {
+		if (outcome.sandbox && extra)
+			json_object_object_add(extra, "sandbox",
+					       json_object_get(outcome.sandbox));
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}

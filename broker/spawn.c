@@ -958,8 +958,9 @@ reap:
 	return 0;
 
 fail:
+	/* what the layers were is worth reporting with the failure too */
+	out->sandbox = sandbox;
 	json_object_put(ready);
 	json_object_put(terminal);
-	json_object_put(sandbox);
 	return -1;
 }

@@ -58,7 +58,8 @@ struct helper_job {
 
 struct helper_outcome {
 	json_object *result;  /* the terminal {"type":"result"} message */
-	json_object *sandbox; /* what the layers were, as verified */
+	json_object *sandbox; /* what the layers were, as verified; also set
+			       * on failure once the helper was verified */
 	double seconds;	      /* wall time */
 };
 
