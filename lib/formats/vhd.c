@@ -263,6 +263,20 @@ static void vhd_check_footer(struct iw_report *r, const struct vhd_footer *f,
 			   where, f->version);
 }
 
+/* The old 511-byte footer at the end: cookie and checksum, since a raw
+ * disk ending in "conectix" 511 bytes before EOF must stay raw. */
+static bool vhd_old_footer_at_end(const struct iw_view *v)
+{
+	uint8_t buf[VHD_OLD_FOOTER_SIZE];
+
+	return !v->partial && v->size >= VHD_OLD_FOOTER_SIZE &&
+	       iw_view_read(v, buf, sizeof(buf),
+			    v->size - VHD_OLD_FOOTER_SIZE) == 0 &&
+	       memcmp(buf, vhd_cookie, sizeof(vhd_cookie)) == 0 &&
+	       vhd_checksum(buf, sizeof(buf), VHD_FOOTER_CHECKSUM_OFFSET) ==
+		       get_be32(buf + VHD_FOOTER_CHECKSUM_OFFSET);
+}
+
 /* A pre-2004 Virtual PC image ends in a 511-byte footer. qemu cannot
  * open it (with -f vpc it finds no footer); we recognise it so it is not
  * mistaken for a plain raw disk, and refuse it. */
@@ -534,7 +548,9 @@ int vhd_parse(const struct iw_view *v, struct iw_report *r,
 
 	*ret = (struct vhd_info){ 0 };
 	if (v->size < VHD_FOOTER_SIZE) {
-		if (v->size >= VHD_OLD_FOOTER_SIZE && !v->partial)
+		/* a 511-byte file with a valid old footer is an empty fixed
+		 * disk; anything else this short is a truncated footer */
+		if (vhd_old_footer_at_end(v))
 			return vhd_parse_old_footer(v, r, ret);
 		iw_finding(r, v->partial ? IW_F_INSPECTION_INCOMPLETE
 					 : IW_F_TRUNCATED,
@@ -749,17 +765,7 @@ static bool vhd_match(const struct iw_view *v, const uint8_t *head,
 			 v->size - VHD_FOOTER_SIZE) == 0 &&
 	    memcmp(tail, vhd_cookie, sizeof(vhd_cookie)) == 0)
 		return true;
-	/* the old 511-byte footer: cookie and checksum, since a raw disk
-	 * ending in "conectix" 511 bytes before EOF must stay raw */
-	if (v->size >= VHD_OLD_FOOTER_SIZE &&
-	    iw_view_read(v, tail, VHD_OLD_FOOTER_SIZE,
-			 v->size - VHD_OLD_FOOTER_SIZE) == 0 &&
-	    memcmp(tail, vhd_cookie, sizeof(vhd_cookie)) == 0 &&
-	    vhd_checksum(tail, VHD_OLD_FOOTER_SIZE,
-			 VHD_FOOTER_CHECKSUM_OFFSET) ==
-		    get_be32(tail + VHD_FOOTER_CHECKSUM_OFFSET))
-		return true;
-	return false;
+	return vhd_old_footer_at_end(v);
 }
 
 static int vhd_probe(const struct iw_view *v, const uint8_t *head,
