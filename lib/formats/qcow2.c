@@ -918,7 +918,7 @@ static bool qcow2_bitmap_entry_ok(const struct iw_view *v,
 	}
 	/* a bitmap in use may be stale; one that is not must cover the disk */
 	if (!(flags & QCOW2_BITMAP_FLAG_IN_USE) &&
-	    h->size > ((phys_bytes * 8) << granularity_bits)) {
+	    (h->size & ~UINT64_C(511)) > ((phys_bytes * 8) << granularity_bits)) {
 		iw_finding(r, IW_F_BAD_EXTENSION,
 			   "bitmap %" PRIu32 " does not cover the disk", index);
 		return false;
