@@ -1178,9 +1178,7 @@ static int vmdk_check_footer(const struct iw_view *v, struct iw_report *r,
 			   "footer " #f " %llu differs from the header's %llu",  \
 			   (unsigned long long)fhd.f,                          \
 			   (unsigned long long)h->f);                          \
-		ret = 1;                                                       \
 	}
-	ret = 0;
 	VMDK_FOOTER_FIELD(version)
 	VMDK_FOOTER_FIELD(flags)
 	VMDK_FOOTER_FIELD(capacity)
@@ -1231,6 +1229,9 @@ static int vmdk_check_tables(const struct iw_view *v, struct iw_report *r,
 			if (e == 0)
 				continue;
 			if (!range_ok(off, l->gt_bytes, v->size)) {
+				/* past a partial view is "not inspected" */
+				if (v->partial)
+					continue;
 				if (bad_gd++ == 0)
 					first_bad_gd = i + k;
 				continue;
@@ -1248,7 +1249,8 @@ static int vmdk_check_tables(const struct iw_view *v, struct iw_report *r,
 				if (ge == 0 ||
 				    (ge == VMDK_GTE_ZEROED && l->zero_grain))
 					continue;
-				if (!range_ok(ge * 512, grain_need, v->size)) {
+				if (!range_ok(ge * 512, grain_need, v->size) &&
+				    !v->partial) {
 					if (bad_gte++ == 0)
 						first_bad_gte = (i + k) *
 							h->num_gtes_per_gt + g;
@@ -1653,9 +1655,13 @@ static int vmdk_probe_kdmv(const struct iw_view *v, struct iw_report *r)
 		if (ret == -E2BIG) {
 			iw_finding(r, IW_F_INSPECTION_INCOMPLETE,
 				   "read budget spent before the descriptor");
-		} else if (ret < 0 && ret != -ERANGE) {
+		} else if (ret == -ERANGE) {
+			/* only a partial view gets here (iw_check_table) */
+			iw_finding(r, IW_F_INSPECTION_INCOMPLETE,
+				   "the descriptor is beyond the inspected part");
+		} else if (ret < 0) {
 			return ret;
-		} else if (ret == 0) {
+		} else {
 			vmdk_check_embedded(r, desc,
 					    vmdk_text_len(desc, desc_len), &h);
 		}
