@@ -88,6 +88,7 @@ bool vhd_footer_decode(const uint8_t *buf, struct vhd_footer *ret)
 				     VHD_FOOTER_CHECKSUM_OFFSET) == f.checksum;
 	memcpy(f.unique_id, buf + 68, 16);
 	f.saved_state = buf[84];
+	f.hidden = buf[85];
 	*ret = f;
 	return true;
 }
@@ -360,11 +361,11 @@ static void vhd_report_parent(const struct iw_view *v, struct iw_report *r,
 
 	len = vhd_utf16_to_utf8(info->dyn.parent_name, VHD_PARENT_NAME_SIZE,
 				true, name, sizeof(name));
+	/* the names go into references (sanitised), not into the detail */
 	if (info->footer.disk_type == VHD_TYPE_DIFFERENCING)
 		iw_finding(r, IW_F_PARENT_REFERENCE,
 			   "differencing disk: blocks it does not hold come "
-			   "from a parent image%s%s",
-			   len ? " named " : "", len ? name : "");
+			   "from a parent image");
 	if (len)
 		iw_reference(r, "parent-name", name, len);
 	for (int i = 0; i < VHD_PARENT_LOCATORS; i++)
@@ -735,6 +736,7 @@ static void vhd_report_fs(struct iw_report *r, const struct vhd_info *info)
 	}
 	vhd_fs_uuid(r, "unique-id", f->unique_id);
 	iw_fs_set_bool(r, "saved-state", f->saved_state != 0);
+	iw_fs_set_bool(r, "hidden", f->hidden != 0);
 	iw_fs_set_int(r, "timestamp", f->timestamp);
 	if (info->have_dyn_header) {
 		iw_fs_set_int(r, "block-size", info->dyn.block_size);

@@ -67,6 +67,10 @@ struct vhd_footer {
 	bool checksum_ok;	/* stored == computed */
 	uint8_t unique_id[16];
 	uint8_t saved_state;
+	/* blktap/XenServer keep a "hidden" flag in the first reserved byte
+	 * (libvhd vhd_footer_t.hidden): set on chain members that are not
+	 * the leaf */
+	uint8_t hidden;
 };
 
 struct vhd_parent_locator {
