@@ -49,6 +49,8 @@ static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 	const struct iw_format *containers[32], *contents[32];
 	size_t n_containers = 0, n_contents = 0, head_len;
 	const struct iw_format *primary = NULL;
+	const struct iw_view *content_view = v;
+	struct iw_view payload;
 	_cleanup_free_ uint8_t *head = NULL;
 	const char *qemu_pick;
 	int ret;
@@ -90,7 +92,10 @@ static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 			return ret;
 	} else {
 		r->format = "raw";
-		r->virtual_size = (int64_t)v->size;
+		/* a partial view (a decompressed head) is not the whole disk:
+		 * its length says nothing about the real size */
+		if (!v->partial)
+			r->virtual_size = (int64_t)v->size;
 	}
 
 	/* Every other container that matched is reported alongside. */
@@ -105,6 +110,7 @@ static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 		ret = iw_report_init(&alt);
 		if (ret < 0)
 			return ret;
+		alt.depth = r->depth;
 		ret = run_reader(containers[i], v, head, head_len, &alt, ctx);
 		if (ret == 0)
 			ret = iw_report_add_child(r, "alternative",
@@ -114,6 +120,15 @@ static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 			return ret;
 	}
 
+	/* content readers look at the guest's bytes only (a fixed VHD's
+	 * payload stops before its footer) */
+	if (primary && r->payload_at_zero && r->payload_size > 0 &&
+	    r->payload_size <= v->size) {
+		ret = iw_view_init_sub(&payload, v, 0, r->payload_size);
+		if (ret < 0)
+			return ret;
+		content_view = &payload;
+	}
 	for (size_t i = 0; i < n_contents; i++) {
 		struct iw_report c;
 
@@ -125,7 +140,9 @@ static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 		if (ret < 0)
 			return ret;
 		c.depth = r->depth;
-		ret = run_reader(contents[i], v, head, head_len, &c, ctx);
+		ret = run_reader(contents[i], content_view, head,
+				 (size_t)MIN((uint64_t)head_len, content_view->size),
+				 &c, ctx);
 		if (ret == 0) {
 			c.format = contents[i]->name;
 			ret = iw_report_add_child(r, "content",

@@ -77,6 +77,10 @@ struct iw_report {
 	 * bytes (a fixed VHD is a raw disk plus a footer): an MBR, GPT or ISO
 	 * found at the start then belongs to the guest, not to a polyglot. */
 	bool payload_at_zero;
+	/* With payload_at_zero: how many bytes from 0 are guest data (the
+	 * content readers see only those, so a GPT's backup header is looked
+	 * for at the guest disk's end, not the footer). 0: the whole file. */
+	uint64_t payload_size;
 };
 
 int iw_report_init(struct iw_report *r);

@@ -788,6 +788,10 @@ static int vhd_probe(const struct iw_view *v, const uint8_t *head,
 		/* the guest's disk starts at offset 0: an MBR/GPT there is
 		 * the guest's, not a polyglot */
 		r->payload_at_zero = true;
+		if (v->size >= VHD_FOOTER_SIZE)
+			r->payload_size = v->size - (info.old_footer
+							     ? VHD_OLD_FOOTER_SIZE
+							     : VHD_FOOTER_SIZE);
 	} else if (info.have_dyn_header &&
 		   info.footer.disk_type != VHD_TYPE_FIXED) {
 		/* qemu's vpc_get_info: cluster size = block size unless the
