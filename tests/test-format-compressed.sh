@@ -88,11 +88,13 @@ for c in gzip xz zstd bzip2; do
 	start=$(date +%s%N)
 	j=$(sniff "$tmp/bomb.$c")
 	ms=$((($(date +%s%N) - start) / 1000000))
+	# the inner raw head claims no virtual size: 16 MiB of a 1 GiB
+	# stream says nothing about the disk's size
 	check "$c bomb (1 GiB of zeros): head capped at 16 MiB, inspection-incomplete" \
 		jq_is "$j" '[.verdict, ."format-specific".data."inspected-bytes",
 			(.findings | map(.code) | index("inspection-incomplete") != null),
-			.children[0]."virtual-size"] | @tsv' \
-		"unsupported	16777216	true	16777216"
+			(.children[0] | has("virtual-size"))] | @tsv' \
+		"unsupported	16777216	true	false"
 	check "$c bomb stops quickly (${ms} ms < 2000 ms)" test "$ms" -lt 2000
 done
 
