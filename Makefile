@@ -33,7 +33,7 @@ HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
 	-fstack-clash-protection -fcf-protection -fPIE
 OPT ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(OPT) $(WARNINGS) $(HARDEN) -D_GNU_SOURCE \
-	-DIMGWARD_VERSION='"$(VERSION)"' -DIMGWARD_HELPERDIR='"$(HELPERDIR)"' -Ilib -I$(B)/gen
+	-DIMGWARD_VERSION='"$(VERSION)"' -Ilib -I$(B)/gen
 CFLAGS ?=
 LDFLAGS ?=
 HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
@@ -107,6 +107,17 @@ $(B)/gen/limits.c: $(wildcard policy/limits/*.conf) tools/limits-gen.sh
 $(B)/obj/gen/limits.o: $(B)/gen/limits.c
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -Ibroker -c $< -o $@
+
+# ---- configuration: rewritten only when a value changes, so that
+# `make` then `make install PREFIX=/usr` still compiles in the right path
+$(B)/gen/config.h: FORCE
+	@mkdir -p $(dir $@)
+	@printf '#define IMGWARD_HELPERDIR "%s"\n' '$(HELPERDIR)' > $@.tmp
+	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
+FORCE:
+.PHONY: FORCE
+
+$(B)/obj/broker/options.o: $(B)/gen/config.h
 
 # ---- broker ----------------------------------------------------------
 $(B)/imgward: $(BROKER_OBJS) $(B)/obj/gen/limits.o $(B)/libimgward.a
