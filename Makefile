@@ -66,7 +66,11 @@ TEST_TOOL_BINS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BINS := $(TEST_HELPER_SRCS:tests/helpers/%.c=$(B)/tests/%)
 
-all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) $(TEST_HELPER_BINS)
+FUZZ_HARNESSES := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
+FUZZ_REPLAY_BINS := $(FUZZ_HARNESSES:%=$(B)/tests/fuzz-replay-%)
+
+all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) \
+	$(TEST_HELPER_BINS) $(FUZZ_REPLAY_BINS)
 
 .PHONY: all check check-valgrind check-sanitize install uninstall clean fuzz \
 	format-check
@@ -142,6 +146,13 @@ $(B)/tests/%: tests/tools/%.c $(B)/libimgward.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -pie $(HARDEN_LD) $< -o $@ \
 		$(B)/libimgward.a $(call pc_libs,json-c zlib liblzma libzstd) -lbz2
+
+# Fuzz harnesses without libFuzzer: replay fuzz/regressions/ in make check
+$(B)/tests/fuzz-replay-%: fuzz/fuzz-%.c fuzz/replay-main.c $(B)/libimgward.a \
+		$(B)/obj/broker/validate.o $(B)/obj/broker/errors.o
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -Ibroker -pie $(HARDEN_LD) $(filter %.c %.o,$^) \
+		$(B)/libimgward.a -o $@ $(call pc_libs,json-c zlib liblzma libzstd) -lbz2
 
 # Hostile fake helpers for the broker tests, and the syscall prober; they
 # link the real sandbox code and policies, statically like real helpers.

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
-#include "limits.h"
+#include "job-limits.h"
 #include "util.h"
 
 #define IW_MAX_DATA_FDS 8

@@ -18,7 +18,7 @@
 #include <sys/types.h>
 
 #include "errors.h"
-#include "limits.h"
+#include "job-limits.h"
 
 /* Sandbox layers the broker can require (bitmask). */
 enum {

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#include "limits.h"
+#include "job-limits.h"
 
 #include <errno.h>
 #include <stdlib.h>

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef IW_BROKER_LIMITS_H
-#define IW_BROKER_LIMITS_H
+#ifndef IW_BROKER_JOB_LIMITS_H
+#define IW_BROKER_JOB_LIMITS_H
 
 #include <stddef.h>
 #include <stdint.h>
