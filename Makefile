@@ -45,8 +45,21 @@ JSON_CFLAGS := $(call pc_cflags,json-c)
 SECCOMP_CFLAGS := $(call pc_cflags,libseccomp)
 ALL_CFLAGS = $(BASE_CFLAGS) $(JSON_CFLAGS) $(SECCOMP_CFLAGS) $(CFLAGS)
 
-# The broker is an ordinary dynamically linked PIE.
+# The broker is a static PIE by default: it starts about 0.5 ms faster
+# (a third of a probe's own time), and, run as root, it cannot be steered
+# by LD_PRELOAD/LD_LIBRARY_PATH or a replaced shared library.
+# STATIC_BROKER=0 links it dynamically (distributions that prefer it).
+# The static link prints glibc warnings about initgroups/getpwuid from
+# libcap-ng.a: they come from capng_change_id(), which imgward does not
+# call (broker/sandbox.c switches ids itself, and looks users up in
+# /etc/passwd), so no NSS code ever runs.
+STATIC_BROKER ?= 1
 BROKER_LIBS := $(call pc_libs,json-c libcap-ng libapparmor)
+ifeq ($(STATIC_BROKER),1)
+BROKER_LDFLAGS := -static-pie
+else
+BROKER_LDFLAGS := -pie
+endif
 # Helpers are static PIEs: they are exec'd inside an empty mount namespace
 # where no dynamic loader or library path exists (HACKING.md).
 HELPER_STATIC_LIBS := $(call pc_libs,libseccomp json-c zlib liblzma libzstd) -lbz2
@@ -125,8 +138,8 @@ $(B)/obj/broker/options.o: $(B)/gen/config.h
 
 # ---- broker ----------------------------------------------------------
 $(B)/imgward: $(BROKER_OBJS) $(B)/obj/gen/limits.o $(B)/libimgward.a
-	$(CC) $(ALL_CFLAGS) -pie $(HARDEN_LD) $(LDFLAGS) $^ -o $@ $(BROKER_LIBS) \
-		$(call pc_libs,zlib)
+	$(Q)$(call say,LD,$@)$(CC) $(ALL_CFLAGS) $(BROKER_LDFLAGS) $(HARDEN_LD) \
+		$(LDFLAGS) $^ -o $@ $(BROKER_LIBS)
 
 # ---- helpers: helpers/<name>/*.c + its policy, static PIE ------------
 define helper_rule

@@ -85,6 +85,27 @@ static void default_helper_dir(struct common_options *o, const char *helper)
 	snprintf(o->helper_dir, sizeof(o->helper_dir), "%s", IMGWARD_HELPERDIR);
 }
 
+/* Look a user up in /etc/passwd itself: getpwnam() would load NSS
+ * modules into a static broker. System users live in /etc/passwd. */
+static int lookup_user(const char *name, uid_t *ret_uid, gid_t *ret_gid)
+{
+	FILE *fp = fopen("/etc/passwd", "re");
+	struct passwd *pw;
+	int r = -ENOENT;
+
+	if (!fp)
+		return -errno;
+	while ((pw = fgetpwent(fp)))
+		if (strcmp(pw->pw_name, name) == 0) {
+			*ret_uid = pw->pw_uid;
+			*ret_gid = pw->pw_gid;
+			r = 0;
+			break;
+		}
+	fclose(fp);
+	return r;
+}
+
 static int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid)
 {
 	const char *colon = strchr(s, ':');
@@ -108,21 +129,15 @@ static int parse_user(const char *s, uid_t *ret_uid, gid_t *ret_gid)
 	}
 	if (colon)
 		return -EINVAL;
-	{
-		struct passwd *pw = getpwnam(s);
-		if (!pw)
-			return -ENOENT;
-		*ret_uid = pw->pw_uid;
-		*ret_gid = pw->pw_gid;
-	}
-	return 0;
+	return lookup_user(s, ret_uid, ret_gid);
 }
 
 int common_options_init(struct common_options *o, const char *helper,
 			struct iw_failure *f)
 {
 	const struct iw_limits *l = iw_limits_for(helper);
-	struct passwd *pw;
+	uid_t uid;
+	gid_t gid;
 
 	if (!l) {
 		iw_fail(f, IW_E_INTERNAL, "no limits for helper %s", helper);
@@ -134,20 +149,12 @@ int common_options_init(struct common_options *o, const char *helper,
 		.uid = 65534,
 		.gid = 65534,
 	};
-	/* Only root switches ids. Read /etc/passwd directly: getpwnam()
-	 * would load NSS modules into the broker for one lookup. */
-	if (geteuid() == 0) {
-		FILE *fp = fopen("/etc/passwd", "re");
-
-		while (fp && (pw = fgetpwent(fp)))
-			if (strcmp(pw->pw_name, "imgward") == 0 &&
-			    pw->pw_uid != 0) {
-				o->uid = pw->pw_uid;
-				o->gid = pw->pw_gid;
-				break;
-			}
-		if (fp)
-			fclose(fp);
+	/* only root switches ids; a dedicated "imgward" user is better than
+	 * sharing 65534 (nobody) with every other daemon */
+	if (geteuid() == 0 && lookup_user("imgward", &uid, &gid) == 0 &&
+	    uid != 0) {
+		o->uid = uid;
+		o->gid = gid;
 	}
 	if (iw_namespaces_parse(l->namespaces, &o->ns_flags) < 0) {
 		iw_fail(f, IW_E_INTERNAL, "bad namespace list for %s", helper);

@@ -9,6 +9,7 @@
 #include "sandbox.h"
 
 #include <cap-ng.h>
+#include <grp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/close_range.h>
@@ -190,21 +191,33 @@ static int apply_rlimits(const struct iw_limits *l)
 	return 0;
 }
 
-static int drop_capabilities(const struct sandbox_child *c)
+/*
+ * Ids and capabilities (libcap-ng clears every set). Order matters: the
+ * bounding set can only shrink while CAP_SETPCAP is held, so it goes
+ * first; then the ids (root -> unprivileged clears the permitted and
+ * effective sets in the kernel too); then the remaining sets.
+ * setgroups/setresgid/setresuid are called directly rather than through
+ * capng_change_id(), which would pull NSS (getpwuid) into the broker.
+ */
+static int drop_privileges(const struct sandbox_child *c, int *ret_stage)
 {
 	capng_clear(CAPNG_SELECT_ALL);
+	*ret_stage = STAGE_CAPABILITIES;
+	if (capng_apply(CAPNG_SELECT_BOUNDS) < 0 && c->switch_ids)
+		return -EPERM;
+	/* an unprivileged broker without a user namespace cannot shrink the
+	 * bounding set; nothing is effective anyway, and the parent's /proc
+	 * check reports it if no-capabilities is required */
 	if (c->switch_ids) {
-		/* setresgid, setgroups(0, NULL), setresuid, then the (empty)
-		 * capability sets and an empty bounding set */
-		if (capng_change_id((int)c->uid, (int)c->gid,
-				    CAPNG_DROP_SUPP_GRP | CAPNG_CLEAR_BOUNDING) < 0)
-			return -EPERM;
-	} else if (capng_apply(CAPNG_SELECT_ALL) < 0) {
-		/* without CAP_SETPCAP the bounding set cannot shrink; the
-		 * parent's /proc check reports it if it matters */
-		if (capng_apply(CAPNG_SELECT_CAPS) < 0)
-			return -EPERM;
+		*ret_stage = STAGE_IDS;
+		if (setgroups(0, NULL) < 0 ||
+		    setresgid(c->gid, c->gid, c->gid) < 0 ||
+		    setresuid(c->uid, c->uid, c->uid) < 0)
+			return -errno;
 	}
+	*ret_stage = STAGE_CAPABILITIES;
+	if (capng_apply(CAPNG_SELECT_CAPS) < 0)
+		return -EPERM;
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
 	    errno != EINVAL)
 		return -errno;
@@ -248,8 +261,11 @@ void sandbox_child_exec(const struct sandbox_child *child)
 		die_stage(c, STAGE_RLIMITS, -r);
 
 	/* 4. ids and capabilities */
-	if ((r = drop_capabilities(c)) < 0)
-		die_stage(c, c->switch_ids ? STAGE_IDS : STAGE_CAPABILITIES, -r);
+	{
+		int stage;
+		if ((r = drop_privileges(c, &stage)) < 0)
+			die_stage(c, stage, -r);
+	}
 	/* Set after setresuid(): a setuid to a user already at its NPROC
 	 * limit would mark us PF_NPROC_EXCEEDED and fail the exec. */
 	if ((r = set_limit(RLIMIT_NPROC, c->limits->processes)) < 0)

@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/apparmor.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -545,15 +547,41 @@ static char *unconst(const char *s)
 	return p;
 }
 
-static pid_t do_clone3(int flags, int *ret_pidfd)
+static int child_main(void *arg)
 {
-	struct clone_args args = {
-		.flags = (uint64_t)flags | CLONE_PIDFD,
-		.pidfd = (uint64_t)(uintptr_t)ret_pidfd,
-		.exit_signal = SIGCHLD,
-	};
+	sandbox_child_exec(arg);
+}
 
-	return (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+/*
+ * Start the child the way posix_spawn does: CLONE_VM|CLONE_VFORK, on a
+ * stack of its own, so no page tables are copied and nothing is
+ * copied-on-write; the broker sleeps until the child has exec'd (or
+ * died), which is all it would do anyway. The child only touches its
+ * own stack and async-signal-safe state (sandbox.c).
+ */
+#define CHILD_STACK_SIZE (256 * 1024)
+
+static pid_t start_child(int ns_flags, struct sandbox_child *c,
+			 int *ret_pidfd)
+{
+	void *stack;
+	pid_t pid;
+	int e;
+
+	c->new_pid_ns = ns_flags & CLONE_NEWPID;
+	c->new_user_ns = ns_flags & CLONE_NEWUSER;
+	c->new_mount_ns = ns_flags & CLONE_NEWNS;
+	stack = mmap(NULL, CHILD_STACK_SIZE, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+	if (stack == MAP_FAILED)
+		return -1;
+	pid = clone(child_main, (char *)stack + CHILD_STACK_SIZE,
+		    ns_flags | CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD,
+		    c, ret_pidfd);
+	e = errno;
+	munmap(stack, CHILD_STACK_SIZE);
+	errno = e;
+	return pid;
 }
 
 static int spawn(const struct helper_job *job, int exec_fd, int control_fd,
@@ -620,8 +648,8 @@ static int spawn(const struct helper_job *job, int exec_fd, int control_fd,
 	if (job->ns_flags) {
 		int flags = job->ns_flags | (st->switched_ids ? 0 : CLONE_NEWUSER);
 
-		pid = do_clone3(flags, &st->pidfd);
-		if (pid > 0 || pid == 0) {
+		pid = start_child(flags, &c, &st->pidfd);
+		if (pid > 0) {
 			st->ns_flags = flags;
 			st->ns_reason = NULL;
 		} else {
@@ -631,16 +659,10 @@ static int spawn(const struct helper_job *job, int exec_fd, int control_fd,
 		}
 	}
 	if (pid < 0)
-		pid = do_clone3(0, &st->pidfd);
+		pid = start_child(0, &c, &st->pidfd);
 	if (pid < 0) {
-		iw_fail(f, IW_E_SPAWN_FAILED, "clone3: %s", strerror(errno));
+		iw_fail(f, IW_E_SPAWN_FAILED, "clone: %s", strerror(errno));
 		return -1;
-	}
-	if (pid == 0) {
-		c.new_pid_ns = st->ns_flags & CLONE_NEWPID;
-		c.new_user_ns = st->ns_flags & CLONE_NEWUSER;
-		c.new_mount_ns = st->ns_flags & CLONE_NEWNS;
-		sandbox_child_exec(&c);
 	}
 	st->pid = pid;
 	return 0;
