@@ -36,10 +36,12 @@
 /* One message (line) may not exceed this, whatever the total cap. */
 #define MAX_LINE (1u << 20)
 
-static const struct {
+struct flag_name {
 	const char *name;
-	unsigned bit;
-} layer_names[] = {
+	unsigned flag;
+};
+
+static const struct flag_name layer_names[] = {
 	{ "seccomp", IW_LAYER_SECCOMP },
 	{ "no-new-privs", IW_LAYER_NO_NEW_PRIVS },
 	{ "no-capabilities", IW_LAYER_NO_CAPS },
@@ -49,52 +51,22 @@ static const struct {
 	{ "unprivileged", IW_LAYER_UNPRIVILEGED },
 };
 
-int iw_layers_parse(const char *s, unsigned *ret)
+/* the namespaces a caller may ask for; "user" is added by the broker
+ * itself when it is not root */
+static const struct flag_name ns_names[] = {
+	{ "user", CLONE_NEWUSER }, { "mount", CLONE_NEWNS },
+	{ "pid", CLONE_NEWPID },   { "net", CLONE_NEWNET },
+	{ "ipc", CLONE_NEWIPC },   { "uts", CLONE_NEWUTS },
+	{ "cgroup", CLONE_NEWCGROUP },
+};
+
+/* "a,b,c" or "none" -> OR of the named flags; -EINVAL on an unknown or
+ * empty name */
+static int parse_flag_list(const char *s, const struct flag_name *table,
+			   size_t n_table, unsigned *ret)
 {
-	unsigned layers = 0;
+	unsigned flags = 0;
 	const char *p = s;
-
-	if (strcmp(s, "default") == 0) {
-		*ret = IW_LAYERS_DEFAULT;
-		return 0;
-	}
-	if (strcmp(s, "none") == 0) {
-		*ret = 0;
-		return 0;
-	}
-	while (*p) {
-		size_t n = strcspn(p, ",");
-		bool found = false;
-
-		for (size_t i = 0; i < ARRAY_SIZE(layer_names); i++) {
-			if (strlen(layer_names[i].name) == n &&
-			    strncmp(layer_names[i].name, p, n) == 0) {
-				layers |= layer_names[i].bit;
-				found = true;
-			}
-		}
-		if (!found)
-			return -EINVAL;
-		p += n;
-		if (*p == ',')
-			p++;
-	}
-	*ret = layers;
-	return 0;
-}
-
-int iw_namespaces_parse(const char *s, int *ret)
-{
-	static const struct {
-		const char *name;
-		int flag;
-	} ns[] = {
-		{ "mount", CLONE_NEWNS }, { "pid", CLONE_NEWPID },
-		{ "net", CLONE_NEWNET },  { "ipc", CLONE_NEWIPC },
-		{ "uts", CLONE_NEWUTS },  { "cgroup", CLONE_NEWCGROUP },
-	};
-	const char *p = s;
-	int flags = 0;
 
 	if (strcmp(s, "none") == 0) {
 		*ret = 0;
@@ -104,10 +76,10 @@ int iw_namespaces_parse(const char *s, int *ret)
 		size_t n = strcspn(p, ",");
 		bool found = false;
 
-		for (size_t i = 0; i < ARRAY_SIZE(ns); i++)
-			if (strlen(ns[i].name) == n &&
-			    strncmp(ns[i].name, p, n) == 0) {
-				flags |= ns[i].flag;
+		for (size_t i = 0; i < n_table; i++)
+			if (strlen(table[i].name) == n &&
+			    strncmp(table[i].name, p, n) == 0) {
+				flags |= table[i].flag;
 				found = true;
 			}
 		if (!found)
@@ -117,6 +89,28 @@ int iw_namespaces_parse(const char *s, int *ret)
 			p++;
 	}
 	*ret = flags;
+	return 0;
+}
+
+int iw_layers_parse(const char *s, unsigned *ret)
+{
+	if (strcmp(s, "default") == 0) {
+		*ret = IW_LAYERS_DEFAULT;
+		return 0;
+	}
+	return parse_flag_list(s, layer_names, ARRAY_SIZE(layer_names), ret);
+}
+
+int iw_namespaces_parse(const char *s, int *ret)
+{
+	unsigned flags;
+	int r;
+
+	/* ns_names[0] is "user": not the caller's to choose */
+	r = parse_flag_list(s, ns_names + 1, ARRAY_SIZE(ns_names) - 1, &flags);
+	if (r < 0)
+		return r;
+	*ret = (int)flags;
 	return 0;
 }
 
@@ -341,20 +335,12 @@ struct spawn_state {
 
 static json_object *ns_list(int flags)
 {
-	static const struct {
-		int flag;
-		const char *name;
-	} ns[] = {
-		{ CLONE_NEWUSER, "user" }, { CLONE_NEWNS, "mount" },
-		{ CLONE_NEWPID, "pid" },   { CLONE_NEWNET, "net" },
-		{ CLONE_NEWIPC, "ipc" },   { CLONE_NEWUTS, "uts" },
-		{ CLONE_NEWCGROUP, "cgroup" },
-	};
 	json_object *a = json_object_new_array();
 
-	for (size_t i = 0; a && i < ARRAY_SIZE(ns); i++)
-		if (flags & ns[i].flag)
-			json_object_array_add(a, json_object_new_string(ns[i].name));
+	for (size_t i = 0; a && i < ARRAY_SIZE(ns_names); i++)
+		if ((unsigned)flags & ns_names[i].flag)
+			json_object_array_add(
+				a, json_object_new_string(ns_names[i].name));
 	return a;
 }
 
