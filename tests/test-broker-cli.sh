@@ -115,5 +115,19 @@ if [ "$(id -u)" = 0 ]; then
 	expect_error "a root helper is refused by default" sandbox-unavailable 69 --helper-user 0:0 "$tmp/raw.img"
 fi
 
+# ---- block devices are accepted (root, where loop devices work) -------
+if [ "$(id -u)" = 0 ] && command -v losetup >/dev/null; then
+	qemu-img create -q -f qcow2 "$tmp/loop.qcow2" 64M
+	truncate -s 1M "$tmp/loop.qcow2"
+	if dev=$(losetup -f --show "$tmp/loop.qcow2" 2>/dev/null) && [ -b "$dev" ]; then
+		cleanup_fn "losetup -d $dev"
+		probe_rc "$dev"
+		check "a block device holding a qcow2 is probed" jq_is "$out" .format qcow2
+		check "... its actual size is the device size" jq_is "$out" '."actual-size"' 1048576
+	else
+		echo "# no loop device here: block-device input not exercised"
+	fi
+fi
+
 check "no helper process is left behind" sh -c '! pgrep -x imgward-sniff'
 finish
