@@ -132,6 +132,8 @@ $(B)/gen/config.h: FORCE
 	@printf '#define IMGWARD_HELPERDIR "%s"\n' '$(HELPERDIR)' > $@.tmp
 	@if cmp -s $@.tmp $@; then rm -f $@.tmp; else mv $@.tmp $@; fi
 FORCE:
+# keep generated sources (build/gen/*.c) for debugging and for #line lookups
+.SECONDARY:
 .PHONY: FORCE
 
 $(B)/obj/broker/options.o: $(B)/gen/config.h
