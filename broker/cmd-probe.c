@@ -129,13 +129,18 @@ static void print_human(const char *path, json_object *out_obj)
 	int64_t vsize = jint(out_obj, "virtual-size");
 	json_object *children, *sb;
 
-	human_size(vs, sizeof(vs), vsize < 0 ? 0 : vsize);
 	human_size(as, sizeof(as), jint(out_obj, "actual-size") < 0
 					   ? 0
 					   : jint(out_obj, "actual-size"));
 	put_clean(stdout, path);
-	printf(": %s, virtual size %s (%" PRId64 " bytes), %s on disk\n",
-	       jstr(out_obj, "format"), vs, vsize, as);
+	if (vsize >= 0) {
+		human_size(vs, sizeof(vs), vsize);
+		printf(": %s, virtual size %s (%" PRId64 " bytes), %s on disk\n",
+		       jstr(out_obj, "format"), vs, vsize, as);
+	} else {
+		printf(": %s, virtual size unknown, %s on disk\n",
+		       jstr(out_obj, "format"), as);
+	}
 	printf("verdict: %s\n", jstr(out_obj, "verdict"));
 	print_findings(stdout, out_obj, "  ");
 	if (json_object_object_get_ex(out_obj, "children", &children))
