@@ -74,6 +74,8 @@ HELPERS := $(notdir $(wildcard helpers/*))
 POLICIES := $(basename $(notdir $(wildcard policy/seccomp/*.policy)))
 UNIT_SRCS := $(wildcard tests/unit/test-*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(B)/tests/%)
+BROKER_TEST_SRCS := $(wildcard tests/broker/test-*.c)
+BROKER_TEST_BINS := $(BROKER_TEST_SRCS:tests/broker/%.c=$(B)/tests/%)
 TEST_TOOL_SRCS := $(wildcard tests/tools/*.c)
 TEST_TOOL_BINS := $(TEST_TOOL_SRCS:tests/tools/%.c=$(B)/tests/%)
 TEST_HELPER_SRCS := $(wildcard tests/helpers/*.c)
@@ -83,7 +85,7 @@ FUZZ_HARNESSES := $(patsubst fuzz/fuzz-%.c,%,$(wildcard fuzz/fuzz-*.c))
 FUZZ_REPLAY_BINS := $(FUZZ_HARNESSES:%=$(B)/tests/fuzz-replay-%)
 
 all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) \
-	$(TEST_HELPER_BINS) $(FUZZ_REPLAY_BINS)
+	$(TEST_HELPER_BINS) $(FUZZ_REPLAY_BINS) $(BROKER_TEST_BINS)
 
 .PHONY: all check check-valgrind check-sanitize install uninstall clean fuzz \
 	format-check
@@ -161,6 +163,13 @@ $(B)/tests/%: tests/tools/%.c $(B)/libimgward.a
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -pie $(HARDEN_LD) $< -o $@ \
 		$(B)/libimgward.a $(call pc_libs,json-c zlib liblzma libzstd) -lbz2
+
+# Tests of broker internals: every broker object but main.o
+$(B)/tests/test-%: tests/broker/test-%.c $(filter-out %/main.o,$(BROKER_OBJS)) \
+		$(B)/obj/gen/limits.o $(B)/libimgward.a
+	@mkdir -p $(dir $@)
+	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -Ibroker -Itests/unit -pie $(HARDEN_LD) \
+		$(filter %.c %.o %.a,$^) -o $@ $(BROKER_LIBS)
 
 # Fuzz harnesses without libFuzzer: replay fuzz/regressions/ in make check
 $(B)/tests/fuzz-replay-%: fuzz/fuzz-%.c fuzz/replay-main.c $(B)/libimgward.a \
