@@ -2,6 +2,7 @@
 #include "job-limits.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -37,21 +38,43 @@ static int parse_size(const char *s, uint64_t *ret)
 	return 0;
 }
 
+/* the numeric limits by their names in policy/limits and --limit */
+static const struct {
+	const char *name;
+	size_t offset;
+} fields[] = {
+	{ "address-space", offsetof(struct iw_limits, address_space) },
+	{ "cpu-seconds", offsetof(struct iw_limits, cpu_seconds) },
+	{ "deadline-seconds", offsetof(struct iw_limits, deadline_seconds) },
+	{ "file-size", offsetof(struct iw_limits, file_size) },
+	{ "open-files", offsetof(struct iw_limits, open_files) },
+	{ "processes", offsetof(struct iw_limits, processes) },
+	{ "core", offsetof(struct iw_limits, core) },
+	{ "output-bytes", offsetof(struct iw_limits, output_bytes) },
+};
+
+static uint64_t *field(struct iw_limits *l, size_t i)
+{
+	return (uint64_t *)(void *)((char *)l + fields[i].offset);
+}
+
+json_object *iw_limits_to_json(const struct iw_limits *l)
+{
+	json_object *o = json_object_new_object();
+	struct iw_limits copy = *l;
+
+	for (size_t i = 0; o && i < sizeof(fields) / sizeof(fields[0]); i++)
+		json_object_object_add(o, fields[i].name,
+				       json_object_new_int64(
+					       (int64_t)*field(&copy, i)));
+	if (o)
+		json_object_object_add(o, "namespaces",
+				       json_object_new_string(l->namespaces));
+	return o;
+}
+
 int iw_limits_set(struct iw_limits *l, const char *assignment)
 {
-	static const struct {
-		const char *name;
-		size_t offset;
-	} fields[] = {
-		{ "address-space", offsetof(struct iw_limits, address_space) },
-		{ "cpu-seconds", offsetof(struct iw_limits, cpu_seconds) },
-		{ "deadline-seconds", offsetof(struct iw_limits, deadline_seconds) },
-		{ "file-size", offsetof(struct iw_limits, file_size) },
-		{ "open-files", offsetof(struct iw_limits, open_files) },
-		{ "processes", offsetof(struct iw_limits, processes) },
-		{ "core", offsetof(struct iw_limits, core) },
-		{ "output-bytes", offsetof(struct iw_limits, output_bytes) },
-	};
 	const char *eq = strchr(assignment, '=');
 	uint64_t v;
 
@@ -73,7 +96,7 @@ int iw_limits_set(struct iw_limits *l, const char *assignment)
 				     offsetof(struct iw_limits, output_bytes) &&
 			     (v < 4096 || v > (256ULL << 20))))
 				return -ERANGE;
-			*(uint64_t *)((char *)l + fields[i].offset) = v;
+			*field(l, i) = v;
 			return 0;
 		}
 	}

@@ -2,6 +2,7 @@
 #ifndef IW_BROKER_JOB_LIMITS_H
 #define IW_BROKER_JOB_LIMITS_H
 
+#include <json-c/json.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -24,6 +25,8 @@ extern const size_t iw_default_limits_count;
 
 /* Defaults for helper (NULL if none). */
 const struct iw_limits *iw_limits_for(const char *helper);
+/* l as {"address-space": ..., ..., "namespaces": "..."} (NULL: ENOMEM) */
+json_object *iw_limits_to_json(const struct iw_limits *l);
 /* Apply "name=value" (sizes with K/M/G) to l. 0 or -EINVAL. */
 int iw_limits_set(struct iw_limits *l, const char *assignment);
 

@@ -424,26 +424,7 @@ static int verify_layers(const struct helper_job *job,
 		json_object_object_add(sb, "apparmor",
 				       json_object_new_string("not enabled"));
 	}
-	{
-		json_object *rl = json_object_new_object();
-		if (rl) {
-			json_object_object_add(rl, "address-space",
-					       json_object_new_int64((int64_t)job->limits.address_space));
-			json_object_object_add(rl, "cpu-seconds",
-					       json_object_new_int64((int64_t)job->limits.cpu_seconds));
-			json_object_object_add(rl, "file-size",
-					       json_object_new_int64((int64_t)job->limits.file_size));
-			json_object_object_add(rl, "open-files",
-					       json_object_new_int64((int64_t)job->limits.open_files));
-			json_object_object_add(rl, "processes",
-					       json_object_new_int64((int64_t)job->limits.processes));
-			json_object_object_add(rl, "core",
-					       json_object_new_int64((int64_t)job->limits.core));
-			json_object_object_add(rl, "deadline-seconds",
-					       json_object_new_int64((int64_t)job->limits.deadline_seconds));
-			json_object_object_add(sb, "limits", rl);
-		}
-	}
+	json_object_object_add(sb, "limits", iw_limits_to_json(&job->limits));
 	*ret_sandbox = sb;
 
 	unprivileged = true;

@@ -20,6 +20,11 @@ int iw_probe(const struct iw_view *v, struct iw_report *r);
  * with head[0..len) and is file_size bytes long (qemu driver names). */
 const char *iw_qemu_probe(const uint8_t *head, size_t len, uint64_t file_size);
 
+/* qemu's VMDK text-descriptor probe on the file's first len bytes (the
+ * part of qemu's 512-byte probe buffer that exists; the rest reads as
+ * zeros, as in qemu). */
+bool iw_qemu_probes_vmdk_text(const uint8_t *head, size_t len);
+
 /* Our format name for a qemu driver name ("vpc" -> "vhd"); others as is. */
 const char *iw_format_from_qemu(const char *qemu_name);
 

@@ -17,14 +17,20 @@
 
 #define QEMU_PROBE_BUF 512
 
-static int score_vmdk_text(const uint8_t *buf, size_t len)
+/* qemu 7.2 vmdk_probe() for text descriptors, on the 512-byte probe
+ * buffer: skip '#' comment lines and space-only lines, then the first
+ * other line must be exactly "version=1|2|3" (LF or CRLF). An empty line
+ * ends the search, as in qemu. */
+bool iw_qemu_probes_vmdk_text(const uint8_t *head, size_t len)
 {
-	const char *p = (const char *)buf, *end = p + len;
+	char buf[QEMU_PROBE_BUF] = { 0 };
+	const char *p = buf, *end = buf + sizeof(buf);
 	static const char *const versions[] = {
 		"version=1\n",	 "version=2\n",	  "version=3\n",
 		"version=1\r\n", "version=2\r\n", "version=3\r\n",
 	};
 
+	memcpy(buf, head, MIN(len, sizeof(buf)));
 	while (p < end) {
 		if (*p == '#') {
 			while (p < end && *p != '\n')
@@ -39,18 +45,18 @@ static int score_vmdk_text(const uint8_t *buf, size_t len)
 				p++;
 			/* only blank lines may precede "version=" */
 			if (p == end || *p != '\n')
-				return 0;
+				return false;
 			p++;
 			continue;
 		}
 		for (size_t i = 0; i < ARRAY_SIZE(versions); i++) {
 			size_t n = strlen(versions[i]);
 			if ((size_t)(end - p) >= n && memcmp(p, versions[i], n) == 0)
-				return 100;
+				return true;
 		}
-		return 0;
+		return false;
 	}
-	return 0;
+	return false;
 }
 
 const char *iw_qemu_probe(const uint8_t *head, size_t len, uint64_t file_size)
@@ -77,7 +83,7 @@ const char *iw_qemu_probe(const uint8_t *head, size_t len, uint64_t file_size)
 		{ "vmdk", (get_be32(buf) == 0x4b444d56 /* KDMV */ ||
 			   get_be32(buf) == 0x434f5744 /* COWD */)
 				  ? 100
-				  : score_vmdk_text(buf, sizeof(buf)) },
+				  : iw_qemu_probes_vmdk_text(buf, sizeof(buf)) ? 100 : 0 },
 		{ "vhdx", memcmp(buf, "vhdxfile", 8) == 0 ? 100 : 0 },
 		{ "vdi", get_le32(buf + 0x40) == 0xbeda107f ? 100 : 0 },
 		{ "qed", get_le32(buf) == 0x00444551 /* "QED\0" */ ? 100 : 0 },

@@ -23,6 +23,7 @@
 
 #include "../bytes.h"
 #include "formats.h"
+#include "../probe.h"
 #include "vmdk.h"
 
 /* Bounds of our own (qemu has none, or bigger ones): */
@@ -1746,44 +1747,6 @@ static int vmdk_probe_text(const struct iw_view *v, struct iw_report *r)
 
 /* ---- match and probe ------------------------------------------------------- */
 
-/* qemu 7.2 vmdk_probe() on its 512-byte, zero-filled probe buffer */
-static bool vmdk_qemu_text_probe(const uint8_t *head, size_t head_len)
-{
-	char buf[512] = { 0 };
-	const char *p = buf, *end = buf + sizeof(buf);
-
-	memcpy(buf, head, MIN(head_len, sizeof(buf)));
-	while (p < end) {
-		if (*p == '#') {
-			while (p < end && *p != '\n')
-				p++;
-			p++;
-			continue;
-		}
-		if (*p == ' ') {
-			while (p < end && *p == ' ')
-				p++;
-			if (p < end && *p == '\r')
-				p++;
-			if (p == end || *p != '\n')
-				return false;
-			p++;
-			continue;
-		}
-		for (char c = '1'; c <= '3'; c++) {
-			char want[12] = "version=X\n";
-			want[8] = c;
-			if (end - p >= 10 && memcmp(p, want, 10) == 0)
-				return true;
-			memcpy(want + 9, "\r\n", 3);
-			if (end - p >= 11 && memcmp(p, want, 11) == 0)
-				return true;
-		}
-		return false;
-	}
-	return false;
-}
-
 /* Text up to the first NUL with a createType line or an extent line: a
  * descriptor qemu would read with -f vmdk even if its probe would not
  * pick it (e.g. "# Disk DescriptorFile" then createType=, no version). */
@@ -1849,7 +1812,7 @@ static bool vmdk_match(const struct iw_view *v, const uint8_t *head,
 		return true;
 	if (head_len == 0)
 		return false;
-	return vmdk_qemu_text_probe(head, head_len) ||
+	return iw_qemu_probes_vmdk_text(head, head_len) ||
 	       vmdk_text_looks_like_descriptor(head, head_len);
 }
 
