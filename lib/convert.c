@@ -1,0 +1,429 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "convert.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bytes.h"
+
+/* zeros shorter than this are written, as qemu-img's default -S 4k */
+#define SPARSE_BLOCK 4096u
+/* jobs mapped ahead of the workers: enough to keep them busy, little
+ * memory (extent lists only) */
+#define QUEUE_DEPTH 8
+/* a chunk of 512-byte clusters has 8192 extents; more means a mapper
+ * returning absurdly short extents */
+#define MAX_EXTENTS_PER_CHUNK (IW_CONVERT_CHUNK / 512)
+
+struct job {
+	uint64_t start, length;
+	size_t n_ext;
+	struct iw_extent *ext;
+	bool all_zero;
+};
+
+struct engine {
+	struct iw_map *map;
+	const struct iw_convert_opts *o;
+	pthread_mutex_t lock;
+	pthread_cond_t not_empty, not_full;
+	struct job queue[QUEUE_DEPTH];
+	size_t head, count;
+	bool done;		/* producer finished (or failed) */
+	atomic_int error;	/* first worker error, negative errno */
+	atomic_uint_fast64_t bad_offset; /* guest offset of that error */
+	atomic_uint_fast64_t bytes_done, bytes_written, bytes_skipped,
+		units;
+};
+
+struct worker_buffers {
+	uint8_t *chunk;	 /* IW_CONVERT_CHUNK */
+	uint8_t *unit;	 /* max_unit_size */
+	uint8_t *comp;	 /* max_comp_length */
+};
+
+static int pread_all(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			return -EIO; /* the image shrank under us */
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const uint8_t *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Materialise a job's guest bytes into b->chunk. */
+static int fill_chunk(struct engine *e, const struct job *j,
+		      struct worker_buffers *b, uint64_t *ret_bad)
+{
+	for (size_t i = 0; i < j->n_ext; i++) {
+		const struct iw_extent *x = &j->ext[i];
+		uint8_t *dst = b->chunk + (x->offset - j->start);
+		int r;
+
+		*ret_bad = x->offset;
+		switch (x->type) {
+		case IW_EXTENT_ZERO:
+			memset(dst, 0, x->length);
+			break;
+		case IW_EXTENT_DATA:
+			r = pread_all(e->o->src_fd, dst, x->length,
+				      x->host_offset);
+			if (r < 0)
+				return r;
+			break;
+		case IW_EXTENT_COMPRESSED:
+			r = pread_all(e->o->src_fd, b->comp, x->comp_length,
+				      x->host_offset);
+			if (r < 0)
+				return r;
+			r = iw_decompress_unit(x->codec, b->comp, x->comp_length,
+					       b->unit, x->unit_size);
+			if (r < 0)
+				return r;
+			memcpy(dst, b->unit + x->unit_skip, x->length);
+			atomic_fetch_add(&e->units, 1);
+			break;
+		}
+	}
+	return 0;
+}
+
+static int write_run(struct engine *e, const uint8_t *buf, uint64_t len,
+		     uint64_t guest_offset)
+{
+	if (e->o->output == IW_OUTPUT_SINK)
+		return e->o->sink->write(e->o->sink, buf, len, guest_offset);
+	return pwrite_all(e->o->dst_fd, buf, len, guest_offset);
+}
+
+/* Write a filled chunk to a file or sink: runs of non-zero 4 KiB blocks
+ * only. */
+static int write_sparse(struct engine *e, const struct job *j,
+			const uint8_t *chunk)
+{
+	uint64_t run_start = 0, written = 0;
+	bool in_run = false;
+	int r;
+
+	for (uint64_t pos = 0; pos < j->length; pos += SPARSE_BLOCK) {
+		uint64_t n = MIN((uint64_t)SPARSE_BLOCK, j->length - pos);
+		bool zero = mem_is_zero(chunk + pos, n);
+
+		if (!zero && !in_run) {
+			run_start = pos;
+			in_run = true;
+		} else if (zero && in_run) {
+			r = write_run(e, chunk + run_start, pos - run_start,
+				      j->start + run_start);
+			if (r < 0)
+				return r;
+			written += pos - run_start;
+			in_run = false;
+		}
+	}
+	if (in_run) {
+		r = write_run(e, chunk + run_start, j->length - run_start,
+			      j->start + run_start);
+		if (r < 0)
+			return r;
+		written += j->length - run_start;
+	}
+	atomic_fetch_add(&e->bytes_written, written);
+	atomic_fetch_add(&e->bytes_skipped, j->length - written);
+	return 0;
+}
+
+static int process_job(struct engine *e, const struct job *j,
+		       struct worker_buffers *b)
+{
+	uint64_t bad = j->start;
+	int r = 0;
+
+	if (j->all_zero && (e->o->output == IW_OUTPUT_FILE ||
+			    e->o->output == IW_OUTPUT_SINK)) {
+		atomic_fetch_add(&e->bytes_skipped, j->length);
+		goto out;
+	}
+	r = fill_chunk(e, j, b, &bad);
+	if (r < 0)
+		goto out;
+	switch (e->o->output) {
+	case IW_OUTPUT_FILE:
+	case IW_OUTPUT_SINK:
+		r = write_sparse(e, j, b->chunk);
+		break;
+	case IW_OUTPUT_DEVICE:
+		r = pwrite_all(e->o->dst_fd, b->chunk, j->length, j->start);
+		if (r == 0)
+			atomic_fetch_add(&e->bytes_written, j->length);
+		break;
+	case IW_OUTPUT_STREAM:
+		r = write_all(e->o->dst_fd, b->chunk, j->length);
+		if (r == 0)
+			atomic_fetch_add(&e->bytes_written, j->length);
+		break;
+	}
+out:
+	if (r < 0) {
+		int expected = 0;
+		if (atomic_compare_exchange_strong(&e->error, &expected, r))
+			atomic_store(&e->bad_offset, bad);
+	}
+	atomic_fetch_add(&e->bytes_done, j->length);
+	return r;
+}
+
+static void *worker(void *arg)
+{
+	struct engine *e = arg;
+	struct worker_buffers b = { 0 };
+
+	b.chunk = malloc(IW_CONVERT_CHUNK);
+	b.unit = malloc(e->map->max_unit_size ? e->map->max_unit_size : 1);
+	b.comp = malloc(e->map->max_comp_length ? e->map->max_comp_length : 1);
+	if (!b.chunk || !b.unit || !b.comp) {
+		int expected = 0;
+		atomic_compare_exchange_strong(&e->error, &expected, -ENOMEM);
+	}
+	for (;;) {
+		struct job j;
+
+		pthread_mutex_lock(&e->lock);
+		while (e->count == 0 && !e->done)
+			pthread_cond_wait(&e->not_empty, &e->lock);
+		if (e->count == 0) {
+			pthread_mutex_unlock(&e->lock);
+			break;
+		}
+		j = e->queue[e->head];
+		e->head = (e->head + 1) % QUEUE_DEPTH;
+		e->count--;
+		pthread_cond_signal(&e->not_full);
+		pthread_mutex_unlock(&e->lock);
+
+		/* after an error, drain without working */
+		if (atomic_load(&e->error) == 0 && b.chunk && b.unit && b.comp)
+			process_job(e, &j, &b);
+		free(j.ext);
+	}
+	free(b.chunk);
+	free(b.unit);
+	free(b.comp);
+	return NULL;
+}
+
+/* Map [start, start+length) into j (called by the producer only). */
+static int map_job(struct engine *e, uint64_t start, uint64_t length,
+		   struct job *j)
+{
+	size_t cap = 64;
+	uint64_t pos = start;
+	int r;
+
+	*j = (struct job){ .start = start, .length = length, .all_zero = true };
+	j->ext = malloc(cap * sizeof(*j->ext));
+	if (!j->ext)
+		return -ENOMEM;
+	while (pos < start + length) {
+		struct iw_extent x;
+
+		r = e->map->ops->next(e->map, pos, start + length - pos, &x);
+		if (r < 0)
+			goto fail;
+		/* the mapper's contract, checked: a broken mapper must not
+		 * make the engine read or write out of bounds */
+		if (x.offset != pos || x.length == 0 ||
+		    x.length > start + length - pos ||
+		    (x.type == IW_EXTENT_COMPRESSED &&
+		     (x.unit_size > e->map->max_unit_size ||
+		      x.comp_length > e->map->max_comp_length ||
+		      x.unit_skip > x.unit_size ||
+		      x.length > x.unit_size - x.unit_skip))) {
+			r = -EINVAL;
+			iw_finding(e->map->report, IW_F_BAD_FIELD,
+				   "internal: the block map broke its contract "
+				   "at guest offset %llu",
+				   (unsigned long long)pos);
+			goto fail;
+		}
+		if (x.type != IW_EXTENT_ZERO)
+			j->all_zero = false;
+		/* merge with the previous extent where it continues it */
+		if (j->n_ext > 0) {
+			struct iw_extent *p = &j->ext[j->n_ext - 1];
+			if (p->type == x.type && x.type != IW_EXTENT_COMPRESSED &&
+			    (x.type == IW_EXTENT_ZERO ||
+			     p->host_offset + p->length == x.host_offset)) {
+				p->length += x.length;
+				pos += x.length;
+				continue;
+			}
+		}
+		if (j->n_ext == cap) {
+			struct iw_extent *n;
+			if (cap >= MAX_EXTENTS_PER_CHUNK) {
+				r = -EINVAL;
+				iw_finding(e->map->report, IW_F_BAD_FIELD,
+					   "more than %u extents in 4 MiB at "
+					   "guest offset %llu",
+					   (unsigned)MAX_EXTENTS_PER_CHUNK,
+					   (unsigned long long)start);
+				goto fail;
+			}
+			n = realloc(j->ext, 2 * cap * sizeof(*j->ext));
+			if (!n) {
+				r = -ENOMEM;
+				goto fail;
+			}
+			j->ext = n;
+			cap *= 2;
+		}
+		j->ext[j->n_ext++] = x;
+		pos += x.length;
+	}
+	return 0;
+fail:
+	free(j->ext);
+	j->ext = NULL;
+	return r;
+}
+
+static void report_worker_error(struct engine *e, int r)
+{
+	unsigned long long at = atomic_load(&e->bad_offset);
+
+	if (r == -EBADMSG)
+		iw_finding(e->map->report, IW_F_BAD_FIELD,
+			   "a compressed unit at guest offset %llu does not "
+			   "decompress to its size",
+			   at);
+}
+
+int iw_convert(struct iw_map *map, const struct iw_convert_opts *o,
+	       struct iw_convert_stats *ret_stats)
+{
+	pthread_t threads[IW_CONVERT_MAX_THREADS];
+	struct engine e = { .map = map, .o = o };
+	unsigned n_threads = o->threads;
+	uint64_t vsize = map->virtual_size;
+	size_t started = 0;
+	int r = 0;
+
+	if (o->output == IW_OUTPUT_STREAM)
+		n_threads = 1; /* order matters */
+	if (n_threads == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		n_threads = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	n_threads = MIN(n_threads, (unsigned)IW_CONVERT_MAX_THREADS);
+
+	if (o->output == IW_OUTPUT_FILE && ftruncate(o->dst_fd, (off_t)vsize) < 0)
+		return -errno;
+
+	pthread_mutex_init(&e.lock, NULL);
+	pthread_cond_init(&e.not_empty, NULL);
+	pthread_cond_init(&e.not_full, NULL);
+	for (unsigned i = 0; i < n_threads; i++) {
+		if (pthread_create(&threads[i], NULL, worker, &e) != 0)
+			break;
+		started++;
+	}
+	if (started == 0) {
+		r = -EAGAIN;
+		goto out;
+	}
+
+	for (uint64_t start = 0; start < vsize && atomic_load(&e.error) == 0;
+	     start += IW_CONVERT_CHUNK) {
+		struct job j;
+
+		r = map_job(&e, start, MIN((uint64_t)IW_CONVERT_CHUNK, vsize - start),
+			    &j);
+		if (r < 0)
+			break;
+		pthread_mutex_lock(&e.lock);
+		while (e.count == QUEUE_DEPTH)
+			pthread_cond_wait(&e.not_full, &e.lock);
+		e.queue[(e.head + e.count) % QUEUE_DEPTH] = j;
+		e.count++;
+		pthread_cond_signal(&e.not_empty);
+		pthread_mutex_unlock(&e.lock);
+		if (o->progress)
+			o->progress(atomic_load(&e.bytes_done), vsize,
+				    o->userdata);
+	}
+	pthread_mutex_lock(&e.lock);
+	e.done = true;
+	pthread_cond_broadcast(&e.not_empty);
+	pthread_mutex_unlock(&e.lock);
+out:
+	for (size_t i = 0; i < started; i++)
+		pthread_join(threads[i], NULL);
+	pthread_mutex_destroy(&e.lock);
+	pthread_cond_destroy(&e.not_empty);
+	pthread_cond_destroy(&e.not_full);
+
+	if (r == 0 && atomic_load(&e.error) != 0) {
+		r = atomic_load(&e.error);
+		report_worker_error(&e, r);
+	}
+	if (r == 0 && o->progress)
+		o->progress(vsize, vsize, o->userdata);
+	if (ret_stats)
+		*ret_stats = (struct iw_convert_stats){
+			.bytes_written = atomic_load(&e.bytes_written),
+			.bytes_skipped = atomic_load(&e.bytes_skipped),
+			.units_decompressed = atomic_load(&e.units),
+		};
+	return r;
+}

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* vhd block map: placeholder until the mapper lands. */
+#include <errno.h>
+
+#include "map.h"
+
+int iw_map_open_vhd(const struct iw_view *v, struct iw_report *r,
+		  struct iw_map **ret)
+{
+	return -EPROTONOSUPPORT;
+}
