@@ -46,35 +46,58 @@ static int vdi_map_bad_entry(struct vdi_map *dm, enum iw_code code,
 	return -EINVAL;
 }
 
+/* Block map entry index. */
+static int vdi_map_entry(struct vdi_map *dm, uint64_t index, uint32_t *ret)
+{
+	const uint8_t *p;
+	int err;
+
+	err = vxmap_window_get(&dm->bmap, index, &p);
+	if (err < 0) {
+		iw_finding(dm->m.report, IW_F_TRUNCATED,
+			   "block map entry %" PRIu64 " could not be read",
+			   index);
+		return err == -ERANGE || err == -EINVAL ? -EINVAL : err;
+	}
+	*ret = get_le32(p);
+	return 0;
+}
+
 static int vdi_map_next(struct iw_map *m, uint64_t offset, uint64_t max_length,
 			struct iw_extent *ret)
 {
 	struct vdi_map *dm = (struct vdi_map *)m;
 	const struct vdi_header *h = &dm->h;
-	uint64_t index, in_block, len, off;
-	const uint8_t *p;
+	uint64_t index, in_block, len, limit, off;
 	uint32_t e;
 	int err;
 
 	if (offset >= m->virtual_size || max_length == 0)
 		return -EINVAL;
+	limit = MIN(max_length, m->virtual_size - offset);
 	index = offset / h->block_size;
 	in_block = offset % h->block_size;
-	len = MIN(max_length, m->virtual_size - offset);
-	len = MIN(len, h->block_size - in_block);
-	err = vxmap_window_get(&dm->bmap, index, &p);
-	if (err < 0) {
-		iw_finding(m->report, IW_F_TRUNCATED,
-			   "block map entry %" PRIu64 " could not be read",
-			   index);
-		return err == -ERANGE ? -EINVAL : err;
-	}
-	e = get_le32(p);
+	len = MIN(limit, h->block_size - in_block);
+	err = vdi_map_entry(dm, index, &e);
+	if (err < 0)
+		return err;
 	*ret = (struct iw_extent){ .offset = offset,
 				   .length = len,
 				   .type = IW_EXTENT_ZERO };
-	if (!vdi_entry_allocated(e))
+	if (!vdi_entry_allocated(e)) {
+		/* one extent for a run of unallocated/discarded blocks; an
+		 * entry that cannot be read ends it (and is reported when
+		 * its block is asked for) */
+		for (unsigned n = 0; n < VXMAP_MAX_RUN_ENTRIES && len < limit;
+		     n++) {
+			if (vdi_map_entry(dm, ++index, &e) < 0 ||
+			    vdi_entry_allocated(e))
+				break;
+			len = MIN(limit, len + h->block_size);
+		}
+		ret->length = len;
 		return 0;
+	}
 	if (e >= h->blocks_allocated)
 		return vdi_map_bad_entry(dm, IW_F_ENTRY_OUT_OF_RANGE, index, e,
 					 "beyond the blocks allocated");

@@ -76,13 +76,34 @@ static int vhd_map_block(struct vhd_map *vm, uint64_t index, uint32_t e,
 	return 0;
 }
 
+/* BAT entry index; past max_table_entries qemu reads zeros (open made
+ * sure the BAT covers the virtual size, so only a hostile header gets
+ * there) */
+static int vhd_map_entry(struct vhd_map *vm, uint64_t index, uint32_t *ret)
+{
+	const uint8_t *p;
+	int err;
+
+	if (index >= vm->info.bat_entries) {
+		*ret = VHD_BAT_UNALLOCATED;
+		return 0;
+	}
+	err = vxmap_window_get(&vm->bat, index, &p);
+	if (err < 0) {
+		iw_finding(vm->m.report, IW_F_TRUNCATED,
+			   "BAT entry %" PRIu64 " could not be read", index);
+		return err == -ERANGE ? -EINVAL : err;
+	}
+	*ret = get_be32(p);
+	return 0;
+}
+
 static int vhd_map_next(struct iw_map *m, uint64_t offset, uint64_t max_length,
 			struct iw_extent *ret)
 {
 	struct vhd_map *vm = (struct vhd_map *)m;
 	const struct vhd_info *in = &vm->info;
-	uint64_t index, in_block, len, data;
-	const uint8_t *p;
+	uint64_t index, in_block, len, limit, data;
 	uint32_t e;
 	int err;
 
@@ -96,26 +117,31 @@ static int vhd_map_next(struct iw_map *m, uint64_t offset, uint64_t max_length,
 					   .host_offset = offset };
 		return 0;
 	}
+	limit = len;
 	index = offset / in->block_size;
 	in_block = offset % in->block_size;
 	len = MIN(len, in->block_size - in_block);
 	*ret = (struct iw_extent){ .offset = offset,
 				   .length = len,
 				   .type = IW_EXTENT_ZERO };
-	/* qemu: an index past max_table_entries reads as zeros (open made
-	 * sure the BAT covers the virtual size, so this is unreachable for
-	 * an image that passed vhd_parse) */
-	if (index >= in->bat_entries)
+	err = vhd_map_entry(vm, index, &e);
+	if (err < 0)
+		return err;
+	if (e == VHD_BAT_UNALLOCATED) {
+		/* one extent for a run of unallocated blocks (a sparse disk
+		 * with 512-byte blocks would otherwise cost a call each);
+		 * an entry that cannot be read ends the run, and is
+		 * reported when it is asked for */
+		for (unsigned n = 0; n < VXMAP_MAX_RUN_ENTRIES && len < limit;
+		     n++) {
+			if (vhd_map_entry(vm, ++index, &e) < 0 ||
+			    e != VHD_BAT_UNALLOCATED)
+				break;
+			len = MIN(limit, len + in->block_size);
+		}
+		ret->length = len;
 		return 0;
-	err = vxmap_window_get(&vm->bat, index, &p);
-	if (err < 0) {
-		iw_finding(m->report, IW_F_TRUNCATED,
-			   "BAT entry %" PRIu64 " could not be read", index);
-		return err == -ERANGE ? -EINVAL : err;
 	}
-	e = get_be32(p);
-	if (e == VHD_BAT_UNALLOCATED)
-		return 0;
 	err = vhd_map_block(vm, index, e, &data);
 	if (err < 0)
 		return err;

@@ -80,41 +80,79 @@ static int vhdx_map_block(struct vhdx_map *xm, uint64_t index, uint64_t e,
 	return 0;
 }
 
-static int vhdx_map_next(struct iw_map *m, uint64_t offset,
-			 uint64_t max_length, struct iw_extent *ret)
+/* The BAT entry of payload block `block`. */
+static int vhdx_map_entry(struct vhdx_map *xm, uint64_t block,
+			  uint64_t *ret_index, uint64_t *ret_entry)
 {
-	struct vhdx_map *xm = (struct vhdx_map *)m;
-	const struct vhdx_info *in = &xm->info;
-	uint64_t block, in_block, block_start, used, len, index, e, off;
+	uint64_t index = vhdx_bat_index(&xm->info, block);
 	const uint8_t *p;
 	int err;
 
-	if (offset >= m->virtual_size || max_length == 0)
-		return -EINVAL;
-	block = offset / in->block_size;
-	in_block = offset % in->block_size;
-	block_start = offset - in_block;
-	/* the part of this block inside the disk (the last may be partial) */
-	used = MIN((uint64_t)in->block_size, m->virtual_size - block_start);
-	len = MIN(max_length, used - in_block);
-	index = vhdx_bat_index(in, block);
 	err = vxmap_window_get(&xm->bat, index, &p);
 	if (err < 0) {
-		iw_finding(m->report, IW_F_TRUNCATED,
+		iw_finding(xm->m.report, IW_F_TRUNCATED,
 			   "BAT entry %" PRIu64 " could not be read", index);
-		return err == -ERANGE ? -EINVAL : err;
+		return err == -ERANGE || err == -EINVAL ? -EINVAL : err;
 	}
-	e = get_le64(p);
-	*ret = (struct iw_extent){ .offset = offset,
-				   .length = len,
-				   .type = IW_EXTENT_ZERO };
+	*ret_index = index;
+	*ret_entry = get_le64(p);
+	return 0;
+}
+
+static bool vhdx_reads_zero(uint64_t e)
+{
 	switch (VHDX_BAT_STATE(e)) {
 	case VHDX_PAYLOAD_NOT_PRESENT:
 	case VHDX_PAYLOAD_UNDEFINED:
 	case VHDX_PAYLOAD_ZERO:
 	case VHDX_PAYLOAD_UNMAPPED:
 	case VHDX_PAYLOAD_UNMAPPED_V095:
+		return true;
+	default:
+		return false;
+	}
+}
+
+static int vhdx_map_next(struct iw_map *m, uint64_t offset,
+			 uint64_t max_length, struct iw_extent *ret)
+{
+	struct vhdx_map *xm = (struct vhdx_map *)m;
+	const struct vhdx_info *in = &xm->info;
+	uint64_t block, in_block, block_start, used, len, limit, index, e, off;
+	int err;
+
+	if (offset >= m->virtual_size || max_length == 0)
+		return -EINVAL;
+	limit = MIN(max_length, m->virtual_size - offset);
+	block = offset / in->block_size;
+	in_block = offset % in->block_size;
+	block_start = offset - in_block;
+	/* the part of this block inside the disk (the last may be partial) */
+	used = MIN((uint64_t)in->block_size, m->virtual_size - block_start);
+	len = MIN(limit, used - in_block);
+	err = vhdx_map_entry(xm, block, &index, &e);
+	if (err < 0)
+		return err;
+	*ret = (struct iw_extent){ .offset = offset,
+				   .length = len,
+				   .type = IW_EXTENT_ZERO };
+	if (vhdx_reads_zero(e)) {
+		/* one extent for a run of blocks that read as zeros; an
+		 * entry that cannot be read ends it (and is reported when
+		 * its block is asked for) */
+		uint64_t idx2, e2;
+
+		for (unsigned n = 0; n < VXMAP_MAX_RUN_ENTRIES && len < limit;
+		     n++) {
+			if (vhdx_map_entry(xm, ++block, &idx2, &e2) < 0 ||
+			    !vhdx_reads_zero(e2))
+				break;
+			len = MIN(limit, len + in->block_size);
+		}
+		ret->length = len;
 		return 0;
+	}
+	switch (VHDX_BAT_STATE(e)) {
 	case VHDX_PAYLOAD_FULLY_PRESENT:
 		err = vhdx_map_block(xm, index, e, used, &off);
 		if (err < 0)

@@ -27,6 +27,12 @@
  * large enough that refills cost nothing next to the data reads. */
 #define VXMAP_WINDOW_BYTES (64 * 1024)
 
+/* A run of zero blocks returned as one extent spans at most this many
+ * table entries: the engine asks for 4 MiB at a time anyway, and a direct
+ * caller (a fuzzer) asking for 2^64 bytes of a sparse disk with 512-byte
+ * blocks must not make one call walk a whole 2 GiB table. */
+#define VXMAP_MAX_RUN_ENTRIES 16384
+
 struct vxmap_window {
 	const struct iw_view *view;
 	uint64_t table_offset;	/* file offset of entry 0 */
