@@ -512,8 +512,9 @@ static int vmdk_map_check_descriptor(const struct iw_view *v,
 	nul = memchr(text, '\0', (size_t)VMDK_QEMU_DESC_WINDOW);
 	tlen = nul ? (size_t)(nul - text) : VMDK_QEMU_DESC_WINDOW;
 	if (memmem(text, tlen, "parentFileNameHint", 18))
-		return vmdk_map_fail(r, -EINVAL, IW_F_PARENT_REFERENCE,
-				     "the descriptor names a parent image");
+		return vmdk_map_fail(r, -EINVAL, IW_F_BACKING_FILE,
+				     "parentFileNameHint names a parent "
+				     "image qemu opens");
 	nul = memchr(text, '\0', (size_t)len);
 	tlen = nul ? (size_t)(nul - text) : (size_t)len;
 	vmdk_parse_descriptor(text, tlen, d);
@@ -736,23 +737,25 @@ int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
 	uint8_t sector[VMDK_SECTOR_SIZE];
 	struct vmdk_map *vm;
 	uint64_t footer_off = 0;
+	size_t got = 0;
 	int err;
 
-	err = iw_view_read(v, sector, sizeof(sector), 0);
-	if (err < 0)
-		return err == -ERANGE ? vmdk_map_fail(r, -EINVAL,
-						      IW_F_TRUNCATED,
-						      "no complete VMDK header")
-				      : err;
-	if (get_be32(sector) == VMDK3_MAGIC)
+	memset(sector, 0, sizeof(sector));
+	err = iw_view_read_upto(v, sector, sizeof(sector), 0, &got);
+	if (err < 0 && err != -ERANGE)
+		return err;
+	if (got >= 4 && get_be32(sector) == VMDK3_MAGIC)
 		return vmdk_map_fail(r, -EPROTONOSUPPORT,
 				     IW_F_UNSUPPORTED_SUBFORMAT,
 				     "VMDK3 (COWD) extents are not converted");
-	if (get_be32(sector) != VMDK4_MAGIC)
+	if (got < 4 || get_be32(sector) != VMDK4_MAGIC)
 		return vmdk_map_fail(r, -EPROTONOSUPPORT,
 				     IW_F_UNSUPPORTED_SUBFORMAT,
-				     "a VMDK descriptor file: the data is in "
-				     "other files");
+				     "not a sparse extent (a VMDK descriptor "
+				     "file keeps the data in other files)");
+	if (got < sizeof(sector))
+		return vmdk_map_fail(r, -EINVAL, IW_F_TRUNCATED,
+				     "no complete VMDK header");
 	vm = calloc(1, sizeof(*vm));
 	if (!vm)
 		return -ENOMEM;

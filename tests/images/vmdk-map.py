@@ -13,7 +13,7 @@
                                      grain GRAIN (GD from the footer when
                                      gdOffset is GD_AT_END)
   vmdk-map.py gd FILE INDEX VALUE    set grain directory entry INDEX
-  vmdk-map.py marker FILE GRAIN lba=N|size=N
+  vmdk-map.py marker FILE GRAIN lba=N|size=N|size=+N
                                      patch the marker of a compressed grain
   vmdk-map.py zcorrupt FILE GRAIN    garble the zlib stream of a grain
   vmdk-map.py gdsector FILE          print the GD's sector
@@ -46,7 +46,9 @@ def base(path, size):
             d[pos:pos + n] = bytes([rnd.randrange(1, 256)]) * n
         # kind 3: zeros
         pos += n
-    # the very last sector is data (the partial last grain)
+    # the first MiB is data (tests patch its grains' markers), and so is
+    # the very last sector (the partial last grain)
+    d[0:1 << 20] = os.urandom(1 << 20)
     d[size - 100:size] = b"\xa5" * 100
     with open(path, "wb") as f:
         f.write(d)
@@ -160,6 +162,9 @@ def main():
     elif cmd == "marker":
         off = grain_offset(d, int(sys.argv[3], 0))
         name, value = sys.argv[4].split("=")
+        if value.startswith("+"):
+            value = str(struct.unpack_from("<I", d, off + 8)[0] +
+                        int(value[1:], 0))
         if name == "lba":
             struct.pack_into("<Q", d, off, int(value, 0))
         else:
