@@ -39,7 +39,7 @@ static void help(FILE *out)
 		common_options_help, exit_status_help);
 }
 
-static int verdict_exit(enum iw_verdict v)
+int verdict_exit(enum iw_verdict v)
 {
 	switch (v) {
 	case IW_SAFE:
@@ -54,7 +54,7 @@ static int verdict_exit(enum iw_verdict v)
 	return IW_EXIT_INTERNAL;
 }
 
-static const char *jstr(json_object *o, const char *key)
+const char *jstr(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -64,7 +64,7 @@ static const char *jstr(json_object *o, const char *key)
 	return NULL;
 }
 
-static int64_t jint(json_object *o, const char *key)
+int64_t jint(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -74,7 +74,7 @@ static int64_t jint(json_object *o, const char *key)
 	return -1;
 }
 
-static void human_size(char *buf, size_t len, int64_t bytes)
+void human_size(char *buf, size_t len, int64_t bytes)
 {
 	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
 					     "PiB", "EiB" };
@@ -94,13 +94,13 @@ static void human_size(char *buf, size_t len, int64_t bytes)
 /* Strings in the report were sanitised by the helper, but the helper is
  * not trusted: print through a filter that drops control characters
  * (terminal escape sequences) again. */
-static void put_clean(FILE *out, const char *s)
+void put_clean(FILE *out, const char *s)
 {
 	for (; s && *s; s++)
 		fputc((unsigned char)*s < 0x20 || *s == 0x7f ? '?' : *s, out);
 }
 
-static void print_findings(FILE *out, json_object *rep, const char *indent)
+void print_findings(FILE *out, json_object *rep, const char *indent)
 {
 	json_object *a;
 
@@ -123,7 +123,7 @@ static void print_findings(FILE *out, json_object *rep, const char *indent)
 		}
 }
 
-static void print_human(const char *path, json_object *out_obj)
+void print_human(const char *path, json_object *out_obj)
 {
 	char vs[32], as[32];
 	int64_t vsize = jint(out_obj, "virtual-size");
@@ -171,6 +171,102 @@ static void print_human(const char *path, json_object *out_obj)
 	}
 }
 
+/*
+ * Run the sniffer on an opened input and build the probe's output object:
+ * extra's keys (e.g. "filename"), the validated report, the broker's own
+ * actual-size, the --expect-format check, and the verified sandbox.
+ * Shared by probe and convert (which refuses what probe would not call
+ * safe). 0 with *ret_out set, or -1 with f set (extra may then have
+ * gained "sandbox").
+ */
+int probe_input(const struct common_options *common,
+		const struct input_file *in, const char *expect,
+		json_object *extra, json_object **ret_out,
+		struct iw_failure *f)
+{
+	struct helper_outcome outcome = { 0 };
+	struct helper_job job = { 0 };
+	json_object *report, *out;
+
+	common_options_job(common, "sniff", &job);
+	job.fds = &in->fd;
+	job.n_fds = 1;
+	if (helper_run(&job, &outcome, f) < 0) {
+		if (outcome.sandbox && extra)
+			json_object_object_add(extra, "sandbox",
+					       json_object_get(outcome.sandbox));
+		helper_outcome_done(&outcome);
+		return -1;
+	}
+	if (!json_object_object_get_ex(outcome.result, "report", &report) ||
+	    !validate_probe_report(report, 0, f)) {
+		if (f->code == IW_OK)
+			iw_fail(f, IW_E_PROTOCOL_VIOLATION,
+				"helper result has no report");
+		helper_outcome_done(&outcome);
+		return -1;
+	}
+
+	/* Rebuild the output from the validated report, in a fixed order. */
+	out = extra ? json_object_get(extra) : json_object_new_object();
+	if (!out) {
+		helper_outcome_done(&outcome);
+		iw_fail(f, IW_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	json_object_object_foreach(report, key, val)
+	{
+		if (strcmp(key, "actual-size") == 0)
+			continue;
+		json_object_object_add(out, key, json_object_get(val));
+	}
+	/* actual-size is ours: the helper cannot fstat */
+	json_object_object_add(out, "actual-size",
+			       json_object_new_int64(
+				       in->block_device
+					       ? (int64_t)in->size
+					       : (int64_t)in->st.st_blocks * 512));
+
+	if (expect) {
+		const char *fmt = jstr(out, "format");
+		const char *matches[64];
+		size_t n = 0;
+		json_object *m;
+
+		if (json_object_object_get_ex(out, "matches", &m))
+			for (size_t i = 0;
+			     i < json_object_array_length(m) && n < 64; i++)
+				matches[n++] = json_object_get_string(
+					json_object_array_get_idx(m, i));
+		if (!iw_format_satisfies(fmt, matches, n, expect)) {
+			json_object *fi = json_object_new_object(), *arr;
+			char detail[160];
+
+			snprintf(detail, sizeof(detail),
+				 "expected %s, but the file is %s", expect, fmt);
+			json_object_object_add(
+				fi, "code",
+				json_object_new_string(
+					iw_code_name(IW_F_FORMAT_MISMATCH)));
+			json_object_object_add(fi, "detail",
+					       json_object_new_string(detail));
+			if (json_object_object_get_ex(out, "findings", &arr))
+				json_object_array_add(arr, fi);
+			else
+				json_object_put(fi);
+			json_object_object_add(
+				out, "verdict",
+				json_object_new_string(iw_verdict_name(IW_UNSAFE)));
+		}
+		json_object_object_add(out, "expected-format",
+				       json_object_new_string(expect));
+	}
+	json_object_object_add(out, "sandbox", json_object_get(outcome.sandbox));
+	helper_outcome_done(&outcome);
+	*ret_out = out;
+	return 0;
+}
+
 int cmd_probe(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -181,12 +277,10 @@ int cmd_probe(int argc, char **argv)
 		{ 0 },
 	};
 	struct common_options common;
-	struct helper_outcome outcome = { 0 };
-	struct helper_job job = { 0 };
 	struct input_file in = { .fd = -1 };
 	struct iw_failure f = { 0 };
 	const char *expect = NULL, *path;
-	json_object *report, *out = NULL, *extra = NULL;
+	json_object *out = NULL, *extra = NULL;
 	bool json = false;
 	int opt, status;
 
@@ -237,75 +331,10 @@ int cmd_probe(int argc, char **argv)
 		goto out;
 	}
 
-	common_options_job(&common, "sniff", &job);
-	job.fds = &in.fd;
-	job.n_fds = 1;
-	if (helper_run(&job, &outcome, &f) < 0) {
-		if (outcome.sandbox && extra)
-			json_object_object_add(extra, "sandbox",
-					       json_object_get(outcome.sandbox));
+	if (probe_input(&common, &in, expect, extra, &out, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}
-	if (!json_object_object_get_ex(outcome.result, "report", &report) ||
-	    !validate_probe_report(report, 0, &f)) {
-		if (f.code == IW_OK)
-			iw_fail(&f, IW_E_PROTOCOL_VIOLATION,
-				"helper result has no report");
-		status = iw_report_failure(&f, json, extra);
-		goto out;
-	}
-
-	/* Rebuild the output from the validated report, in a fixed order. */
-	out = json_object_get(extra);
-	json_object_object_foreach(report, key, val)
-	{
-		if (strcmp(key, "actual-size") == 0)
-			continue;
-		json_object_object_add(out, key, json_object_get(val));
-	}
-	/* actual-size is ours: the helper cannot fstat */
-	json_object_object_add(out, "actual-size",
-			       json_object_new_int64(
-				       in.block_device
-					       ? (int64_t)in.size
-					       : (int64_t)in.st.st_blocks * 512));
-
-	if (expect) {
-		const char *fmt = jstr(out, "format");
-		const char *matches[64];
-		size_t n = 0;
-		json_object *m;
-
-		if (json_object_object_get_ex(out, "matches", &m))
-			for (size_t i = 0;
-			     i < json_object_array_length(m) && n < 64; i++)
-				matches[n++] = json_object_get_string(
-					json_object_array_get_idx(m, i));
-		if (!iw_format_satisfies(fmt, matches, n, expect)) {
-			json_object *fi = json_object_new_object(), *arr;
-			char detail[160];
-
-			snprintf(detail, sizeof(detail),
-				 "expected %s, but the file is %s", expect, fmt);
-			json_object_object_add(
-				fi, "code",
-				json_object_new_string(
-					iw_code_name(IW_F_FORMAT_MISMATCH)));
-			json_object_object_add(fi, "detail",
-					       json_object_new_string(detail));
-			if (json_object_object_get_ex(out, "findings", &arr))
-				json_object_array_add(arr, fi);
-			else
-				json_object_put(fi);
-			json_object_object_add(
-				out, "verdict",
-				json_object_new_string(iw_verdict_name(IW_UNSAFE)));
-		}
-		json_object_object_add(out, "expected-format",
-				       json_object_new_string(expect));
-	}
-	json_object_object_add(out, "sandbox", json_object_get(outcome.sandbox));
 
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(
@@ -323,7 +352,6 @@ int cmd_probe(int argc, char **argv)
 out:
 	json_object_put(out);
 	json_object_put(extra);
-	helper_outcome_done(&outcome);
 	if (in.fd >= 0)
 		close(in.fd);
 	return status;

@@ -4,6 +4,9 @@
 
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdio.h>
+
+#include "report.h"
 
 #include "spawn.h"
 
@@ -14,6 +17,23 @@ struct command {
 };
 
 int cmd_probe(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
+
+struct input_file;
+struct common_options;
+/* cmd-probe.c: the sniffer's judgement of an opened input, and output
+ * helpers shared by the commands */
+int probe_input(const struct common_options *common,
+		const struct input_file *in, const char *expect,
+		json_object *extra, json_object **ret_out,
+		struct iw_failure *f);
+int verdict_exit(enum iw_verdict v);
+const char *jstr(json_object *o, const char *key);
+int64_t jint(json_object *o, const char *key);
+void human_size(char *buf, size_t len, int64_t bytes);
+void put_clean(FILE *out, const char *s);
+void print_findings(FILE *out, json_object *rep, const char *indent);
+void print_human(const char *path, json_object *out_obj);
 
 /* The exit-status table printed by every --help. */
 extern const char exit_status_help[];

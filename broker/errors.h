@@ -18,10 +18,12 @@ enum {
 	IW_EXIT_INVALID = 2,
 	IW_EXIT_UNSUPPORTED = 3,
 	IW_EXIT_USAGE = 64,
+	IW_EXIT_DATA = 65,
 	IW_EXIT_INPUT = 66,
 	IW_EXIT_SANDBOX = 69,
 	IW_EXIT_HELPER = 70,
 	IW_EXIT_INTERNAL = 71,
+	IW_EXIT_OUTPUT = 73,
 };
 
 #define IW_ERRORS(X)                                                           \
@@ -37,7 +39,10 @@ enum {
 	X(RESOURCE_LIMIT, "resource-limit", IW_EXIT_HELPER)                    \
 	X(HELPER_CRASH, "helper-crash", IW_EXIT_HELPER)                        \
 	X(PROTOCOL_VIOLATION, "protocol-violation", IW_EXIT_HELPER)            \
-	X(INTERNAL, "internal", IW_EXIT_INTERNAL)
+	X(INTERNAL, "internal", IW_EXIT_INTERNAL)                              \
+	X(CONVERSION_REFUSED, "conversion-refused", IW_EXIT_DATA)              \
+	X(OUTPUT_ERROR, "output-error", IW_EXIT_OUTPUT)                        \
+	X(TARGET_TOO_SMALL, "target-too-small", IW_EXIT_OUTPUT)
 
 enum iw_error {
 	IW_OK = 0,

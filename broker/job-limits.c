@@ -20,6 +20,10 @@ static int parse_size(const char *s, uint64_t *ret)
 	char *end;
 	unsigned shift = 0;
 
+	if (strcmp(s, "unlimited") == 0) {
+		*ret = UINT64_MAX;
+		return 0;
+	}
 	if (*s < '0' || *s > '9')
 		return -EINVAL;
 	errno = 0;
@@ -32,6 +36,8 @@ static int parse_size(const char *s, uint64_t *ret)
 		shift = 20, end++;
 	else if (*end == 'G')
 		shift = 30, end++;
+	else if (*end == 'T')
+		shift = 40, end++;
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
 		return -EINVAL;
 	*ret = (uint64_t)v << shift;
@@ -63,10 +69,13 @@ json_object *iw_limits_to_json(const struct iw_limits *l)
 	json_object *o = json_object_new_object();
 	struct iw_limits copy = *l;
 
-	for (size_t i = 0; o && i < sizeof(fields) / sizeof(fields[0]); i++)
+	for (size_t i = 0; o && i < sizeof(fields) / sizeof(fields[0]); i++) {
+		uint64_t v = *field(&copy, i);
 		json_object_object_add(o, fields[i].name,
-				       json_object_new_int64(
-					       (int64_t)*field(&copy, i)));
+				       v == UINT64_MAX
+					       ? json_object_new_string("unlimited")
+					       : json_object_new_int64((int64_t)v));
+	}
 	if (o)
 		json_object_object_add(o, "namespaces",
 				       json_object_new_string(l->namespaces));

@@ -16,7 +16,9 @@
 static const struct command commands[] = {
 	{ "probe", cmd_probe,
 	  "identify an image and judge whether it is safe to open" },
-	/* convert, scan, inject, import and serve slot in here */
+	{ "convert", cmd_convert,
+	  "convert an image to raw (or qcow2) in the sandboxed converter" },
+	/* scan, inject, import and serve slot in here */
 };
 
 static void usage(FILE *out)

@@ -18,11 +18,15 @@ const char exit_status_help[] =
 	"   2  invalid: truncated or impossible structures\n"
 	"   3  unsupported: well-formed, but not accepted\n"
 	"  64  usage error\n"
+	"  65  convert: the image's data cannot be converted (broken maps,\n"
+	"      corrupt compressed data; the findings say why)\n"
 	"  66  the input cannot be opened or read\n"
 	"  69  the sandbox could not be set up as required\n"
 	"  70  the helper failed: policy-violation, timeout,\n"
 	"      resource-limit, helper-crash, protocol-violation\n"
-	"  71  internal error\n";
+	"  71  internal error\n"
+	"  73  convert: the destination cannot be created or written, or is\n"
+	"      too small\n";
 
 const char common_options_help[] =
 	"Sandbox options:\n"

@@ -171,8 +171,10 @@ static int set_limit(int resource, uint64_t value)
 {
 	struct rlimit rl = { .rlim_cur = value, .rlim_max = value };
 
+	/* "unlimited": keep what the broker has (raising a limit needs a
+	 * privilege the child may already have dropped) */
 	if (value == UINT64_MAX)
-		rl.rlim_cur = rl.rlim_max = RLIM_INFINITY;
+		return 0;
 	return setrlimit(resource, &rl) < 0 ? -errno : 0;
 }
 

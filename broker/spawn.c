@@ -675,6 +675,8 @@ static const char *helper_error_code(json_object *m, enum iw_error *ret)
 		*ret = IW_E_INPUT_ERROR;
 	else if (strcmp(code, "sandbox-failed") == 0)
 		*ret = IW_E_SANDBOX_UNAVAILABLE;
+	else if (strcmp(code, "refused") == 0)
+		*ret = IW_E_CONVERSION_REFUSED;
 	else
 		*ret = IW_E_HELPER_CRASH;
 	return code;

@@ -349,23 +349,113 @@ static void report_worker_error(struct engine *e, int r)
 			   at);
 }
 
+/* ---- a pool of threads started before the sandbox ---------------------- */
+
+struct iw_convert_pool {
+	pthread_t threads[IW_CONVERT_MAX_THREADS];
+	unsigned n;
+	pthread_mutex_t lock;
+	pthread_cond_t cv;
+	unsigned ready;		/* threads past thread_init */
+	int init_error;
+	int (*thread_init)(void);
+	struct engine *engine;	/* set by iw_convert() */
+	bool quit;
+	bool used;
+};
+
+static void *pool_thread(void *arg)
+{
+	struct iw_convert_pool *p = arg;
+	struct engine *e;
+	int r = p->thread_init ? p->thread_init() : 0;
+
+	pthread_mutex_lock(&p->lock);
+	if (r < 0 && p->init_error == 0)
+		p->init_error = r;
+	p->ready++;
+	pthread_cond_broadcast(&p->cv);
+	while (!p->engine && !p->quit)
+		pthread_cond_wait(&p->cv, &p->lock);
+	e = p->engine;
+	pthread_mutex_unlock(&p->lock);
+	if (e && r == 0)
+		worker(e);
+	return NULL;
+}
+
+static unsigned default_threads(unsigned asked)
+{
+	if (asked == 0) {
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		asked = cpus > 0 ? (unsigned)cpus : 1;
+	}
+	return MIN(asked, (unsigned)IW_CONVERT_MAX_THREADS);
+}
+
+int iw_convert_pool_start(unsigned threads, int (*thread_init)(void),
+			  struct iw_convert_pool **ret)
+{
+	struct iw_convert_pool *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	pthread_cond_init(&p->cv, NULL);
+	p->thread_init = thread_init;
+	threads = default_threads(threads);
+	for (unsigned i = 0; i < threads; i++) {
+		if (pthread_create(&p->threads[i], NULL, pool_thread, p) != 0)
+			break;
+		p->n++;
+	}
+	pthread_mutex_lock(&p->lock);
+	while (p->ready < p->n)
+		pthread_cond_wait(&p->cv, &p->lock);
+	r = p->n == 0 ? -EAGAIN : p->init_error;
+	pthread_mutex_unlock(&p->lock);
+	if (r < 0) {
+		iw_convert_pool_free(p);
+		return r;
+	}
+	*ret = p;
+	return 0;
+}
+
+void iw_convert_pool_free(struct iw_convert_pool *p)
+{
+	if (!p)
+		return;
+	pthread_mutex_lock(&p->lock);
+	p->quit = true;
+	pthread_cond_broadcast(&p->cv);
+	pthread_mutex_unlock(&p->lock);
+	for (unsigned i = 0; i < p->n; i++)
+		pthread_join(p->threads[i], NULL);
+	pthread_mutex_destroy(&p->lock);
+	pthread_cond_destroy(&p->cv);
+	free(p);
+}
+
 int iw_convert(struct iw_map *map, const struct iw_convert_opts *o,
 	       struct iw_convert_stats *ret_stats)
 {
 	pthread_t threads[IW_CONVERT_MAX_THREADS];
 	struct engine e = { .map = map, .o = o };
-	unsigned n_threads = o->threads;
+	/* sysconf() reads /sys: not under a sandbox (a pool was sized
+	 * before it) */
+	unsigned n_threads = o->pool ? o->pool->n : default_threads(o->threads);
 	uint64_t vsize = map->virtual_size;
 	size_t started = 0;
 	int r = 0;
 
+	/* a stream's bytes must leave in order: one worker */
 	if (o->output == IW_OUTPUT_STREAM)
-		n_threads = 1; /* order matters */
-	if (n_threads == 0) {
-		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-		n_threads = cpus > 0 ? (unsigned)cpus : 1;
-	}
-	n_threads = MIN(n_threads, (unsigned)IW_CONVERT_MAX_THREADS);
+		n_threads = 1;
+	if (o->pool && (o->pool->used || o->pool->n == 0 ||
+			(o->output == IW_OUTPUT_STREAM && o->pool->n > 1)))
+		return -EINVAL;
 
 	if (o->output == IW_OUTPUT_FILE && ftruncate(o->dst_fd, (off_t)vsize) < 0)
 		return -errno;
@@ -373,10 +463,20 @@ int iw_convert(struct iw_map *map, const struct iw_convert_opts *o,
 	pthread_mutex_init(&e.lock, NULL);
 	pthread_cond_init(&e.not_empty, NULL);
 	pthread_cond_init(&e.not_full, NULL);
-	for (unsigned i = 0; i < n_threads; i++) {
-		if (pthread_create(&threads[i], NULL, worker, &e) != 0)
-			break;
-		started++;
+	if (o->pool) {
+		/* (a stream needs a pool of one: checked above) */
+		pthread_mutex_lock(&o->pool->lock);
+		o->pool->used = true;
+		o->pool->engine = &e;
+		pthread_cond_broadcast(&o->pool->cv);
+		pthread_mutex_unlock(&o->pool->lock);
+		started = o->pool->n;
+	} else {
+		for (unsigned i = 0; i < n_threads; i++) {
+			if (pthread_create(&threads[i], NULL, worker, &e) != 0)
+				break;
+			started++;
+		}
 	}
 	if (started == 0) {
 		r = -EAGAIN;
@@ -407,8 +507,14 @@ int iw_convert(struct iw_map *map, const struct iw_convert_opts *o,
 	pthread_cond_broadcast(&e.not_empty);
 	pthread_mutex_unlock(&e.lock);
 out:
-	for (size_t i = 0; i < started; i++)
-		pthread_join(threads[i], NULL);
+	if (o->pool) {
+		for (unsigned i = 0; i < o->pool->n; i++)
+			pthread_join(o->pool->threads[i], NULL);
+		o->pool->n = 0; /* joined: nothing left for pool_free */
+	} else {
+		for (size_t i = 0; i < started; i++)
+			pthread_join(threads[i], NULL);
+	}
 	pthread_mutex_destroy(&e.lock);
 	pthread_cond_destroy(&e.not_empty);
 	pthread_cond_destroy(&e.not_full);

@@ -41,12 +41,27 @@ struct iw_sink {
 		     uint64_t guest_offset);
 };
 
+/*
+ * Worker threads started before the sandbox, so that a helper's seccomp
+ * policy need not allow clone at all: each thread runs thread_init (e.g.
+ * entering Landlock, which is per thread) and waits for iw_convert().
+ * iw_convert_pool_start() returns once every thread has run thread_init;
+ * 0, or the first negative errno (threads, or thread_init). A pool serves
+ * one iw_convert() call; free it (joins its threads) afterwards. A stream
+ * output needs a pool of one thread (its bytes leave in order).
+ */
+struct iw_convert_pool;
+int iw_convert_pool_start(unsigned threads, int (*thread_init)(void),
+			  struct iw_convert_pool **ret);
+void iw_convert_pool_free(struct iw_convert_pool *p);
+
 struct iw_convert_opts {
 	int src_fd; /* the image, read with pread (thread-safe) */
 	int dst_fd;
 	enum iw_output_kind output;
 	struct iw_sink *sink; /* IW_OUTPUT_SINK */
 	unsigned threads; /* 0: one per online CPU, at most MAX_THREADS */
+	struct iw_convert_pool *pool; /* if set, its threads do the work */
 	/* called from the calling thread with guest bytes done so far */
 	void (*progress)(uint64_t done, uint64_t total, void *userdata);
 	void *userdata;

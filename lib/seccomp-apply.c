@@ -8,6 +8,7 @@
 #include "seccomp-policy.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
 #include <unistd.h>
 
@@ -94,7 +95,7 @@ static int build_filter(const struct iw_seccomp_policy *p,
 	return 0;
 }
 
-int iw_seccomp_apply(const struct iw_seccomp_policy *p)
+static int apply(const struct iw_seccomp_policy *p, bool all_threads)
 {
 	_cleanup_seccomp_ scmp_filter_ctx ctx = NULL;
 	int r;
@@ -111,10 +112,26 @@ int iw_seccomp_apply(const struct iw_seccomp_policy *p)
 	r = build_filter(p, &ctx);
 	if (r < 0)
 		return r;
-	/* No TSYNC: a helper is single-threaded when it gets here (its
-	 * policy would have to allow clone for it to be otherwise), and the
-	 * filter covers every thread created after the load. */
+	/* A single-threaded helper needs no TSYNC: the filter covers every
+	 * thread created after the load. A helper that started its threads
+	 * before the sandbox (so that its policy need not allow clone) must
+	 * put all of them under the filter at once, or fail. */
+	if (all_threads) {
+		r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
+		if (r < 0)
+			return r;
+	}
 	return seccomp_load(ctx);
+}
+
+int iw_seccomp_apply(const struct iw_seccomp_policy *p)
+{
+	return apply(p, false);
+}
+
+int iw_seccomp_apply_all_threads(const struct iw_seccomp_policy *p)
+{
+	return apply(p, true);
 }
 
 int iw_seccomp_export_pfc(const struct iw_seccomp_policy *p, int fd)

@@ -53,6 +53,7 @@ struct iw_seccomp_policy {
 
 /* Generated: one per policy/seccomp/<name>.policy */
 extern const struct iw_seccomp_policy iw_policy_sniff;
+extern const struct iw_seccomp_policy iw_policy_convert;
 
 /*
  * Install p for the calling process: default action KILL_PROCESS, calls
@@ -62,6 +63,10 @@ extern const struct iw_seccomp_policy iw_policy_sniff;
  * process.
  */
 int iw_seccomp_apply(const struct iw_seccomp_policy *p);
+
+/* The same for every thread of the process at once (SECCOMP TSYNC): for
+ * helpers that start their worker threads before the sandbox. */
+int iw_seccomp_apply_all_threads(const struct iw_seccomp_policy *p);
 
 /*
  * Write p as libseccomp's human-readable PFC text to fd, built exactly as

@@ -23,7 +23,7 @@ if [ -z "$missing" ]; then pass "README documents every error code"; else
 	echo "#   missing:$missing"; fail "README documents every error code"; fi
 
 help=$("$IMGWARD" probe --help)
-for s in 0 1 2 3 64 66 69 70 71; do
+for s in 0 1 2 3 64 65 66 69 70 71 73; do
 	check "--help documents exit status $s" grep -qE "^ +$s " <<<"$help"
 	check "README documents exit status $s" grep -qE "^\| *$s *\|" "$top/README.md"
 done

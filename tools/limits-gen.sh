@@ -11,9 +11,11 @@ for f in "$@"; do
 	helper=$(basename "$f" .conf)
 	awk -v helper="$helper" -v file="$f" '
 	function bytes(v,   n, u) {
+		if (v == "unlimited") return "UINT64_MAX"
 		n = v; u = substr(v, length(v), 1)
-		if (u ~ /[KMG]/) n = substr(v, 1, length(v) - 1)
+		if (u ~ /[KMGT]/) n = substr(v, 1, length(v) - 1)
 		if (n !~ /^[0-9]+$/) { printf "%s:%d: bad number %s\n", file, NR, v > "/dev/stderr"; exit 1 }
+		if (u == "T") return n "ULL << 40"
 		if (u == "K") return n "ULL << 10"
 		if (u == "M") return n "ULL << 20"
 		if (u == "G") return n "ULL << 30"
