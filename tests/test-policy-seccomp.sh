@@ -165,4 +165,23 @@ for z in "gzip gz" "xz xz" "zstd zst" "bzip2 bz2"; do
 	fi
 done
 
+# ---- convert: reads, writes, waits on its workers; starts nothing -------
+for p in pread64 read write close brk mmap-rw mmap-none malloc-large \
+	madvise-dontneed getrandom-nonblock clock-monotonic json; do
+	expect convert "$p" reached
+done
+# no clone of any kind: the converter's threads exist before its filter
+for p in openat open socket connect sendmsg recvmsg ptrace execve \
+	execveat fork vfork clone-process clone-thread clone3 kill-parent \
+	mount unshare mmap-exec mmap-wx mprotect-exec ioctl-tiocsti \
+	ioctl-tiocsti-high; do
+	expect convert "$p" killed
+done
+expect convert invalid-syscall killed enosys
+expect convert x32 killed enosys
+[ "$ctl" = reached ] && expect convert int80 killed
+for p in setuid capset; do
+	expect convert "$p" killed "$control"
+done
+
 finish

@@ -67,6 +67,7 @@ static const struct {
 	const struct iw_seccomp_policy *policy;
 } policies[] = {
 	{ "sniff", &iw_policy_sniff },
+	{ "convert", &iw_policy_convert },
 };
 
 /* What the probes need, prepared before the filter goes on. */
