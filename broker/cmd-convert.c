@@ -112,9 +112,11 @@ struct output {
 	uint64_t device_size; /* OUT_DEVICE */
 };
 
+/* read_back: the qcow2 writer reads its own L2 tables back */
 static int open_output(const char *dst, const struct input_file *in,
-		       struct output *o, struct iw_failure *f)
+		       bool read_back, struct output *o, struct iw_failure *f)
 {
+	int acc = read_back ? O_RDWR : O_WRONLY;
 	struct stat st;
 	_cleanup_free_ char *d1 = NULL, *d2 = NULL;
 
@@ -183,7 +185,7 @@ static int open_output(const char *dst, const struct input_file *in,
 		return -1;
 	}
 	/* an unnamed file: if anything fails, nothing is ever at DST */
-	o->fd = openat(o->dir_fd, ".", O_TMPFILE | O_WRONLY | O_CLOEXEC, 0644);
+	o->fd = openat(o->dir_fd, ".", O_TMPFILE | acc | O_CLOEXEC, 0644);
 	if (o->fd >= 0) {
 		o->tmpfile = true;
 		return 0;
@@ -197,8 +199,7 @@ static int open_output(const char *dst, const struct input_file *in,
 		snprintf(o->tmp_name, sizeof(o->tmp_name),
 			 ".imgward-convert.%08x", rnd);
 		o->fd = openat(o->dir_fd, o->tmp_name,
-			       O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC |
-				       O_NOFOLLOW,
+			       acc | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 			       0644);
 		if (o->fd < 0 && errno != EEXIST)
 			break;
@@ -437,7 +438,7 @@ int cmd_convert(int argc, char **argv)
 	vsize = (uint64_t)jint(probe, "virtual-size");
 
 	/* 2. the destination */
-	if (open_output(dst, &in, &out, &f) < 0) {
+	if (open_output(dst, &in, strcmp(oformat, "qcow2") == 0, &out, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}

@@ -43,6 +43,32 @@ check "--json result: the output's RLIMIT_FSIZE is the virtual size" \
 "$IMGWARD" convert --progress=json "$tmp/disk.raw" "$tmp/out3.raw" 2>"$tmp/prog" >/dev/null
 check "--progress=json prints progress lines" grep -q '"progress": 1.0000' "$tmp/prog"
 
+# ---- qcow2 output, and every input format through the whole path ----------
+conv -O qcow2 "$tmp/disk.raw" "$tmp/out.qcow2"
+check "raw -> qcow2 succeeds" test "$rc" = 0
+check "... qemu-img check finds no errors" sh -c "qemu-img check '$tmp/out.qcow2' | grep -q 'No errors were found'"
+qemu-img convert -f qcow2 -O raw "$tmp/out.qcow2" "$tmp/back.raw"
+check "... and it converts back byte for byte" cmp -s "$tmp/disk.raw" "$tmp/back.raw"
+for spec in qcow2: qcow2:-c vmdk: vmdk:subformat=streamOptimized vpc: vpc:subformat=fixed vhdx: vdi:; do
+	fmt=${spec%%:*}
+	opt=${spec#*:}
+	case $opt in
+	-c) flags=(-c) ;;
+	"") flags=() ;;
+	*) flags=(-o "$opt") ;;
+	esac
+	qemu-img convert -q -f raw -O "$fmt" "${flags[@]}" "$tmp/disk.raw" "$tmp/in.$fmt"
+	qemu-img convert -q -f "$fmt" -O raw "$tmp/in.$fmt" "$tmp/ref.raw"
+	conv "$tmp/in.$fmt" "$tmp/got.raw"
+	if [ "$rc" = 0 ] && cmp -s "$tmp/ref.raw" "$tmp/got.raw"; then
+		pass "$fmt ${opt:-default} -> raw equals qemu-img convert"
+	else
+		echo "#   exit $rc: $(cat "$tmp/err")"
+		fail "$fmt ${opt:-default} -> raw equals qemu-img convert"
+	fi
+	rm -f "$tmp/got.raw"
+done
+
 # ---- refusals: nothing at DST ---------------------------------------------
 qemu-img create -q -f qcow2 -F raw -b /etc/passwd "$tmp/backing.qcow2" 1M
 conv "$tmp/backing.qcow2" "$tmp/bk.raw"

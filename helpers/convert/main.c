@@ -23,6 +23,7 @@
 #include "convert.h"
 #include "helper.h"
 #include "probe.h"
+#include "qcow2-writer.h"
 #include "view-fd.h"
 
 #define IW_FD_OUTPUT (IW_FD_INPUT + 1)
@@ -88,6 +89,7 @@ int main(int argc, char **argv)
 	struct progress_state progress = { 0 };
 	struct iw_convert_opts co = { 0 };
 	struct iw_convert_pool *pool = NULL;
+	struct qcow2_writer *qw = NULL;
 	struct iw_convert_stats stats;
 	const char *format = NULL, *output = NULL;
 	unsigned threads = 0;
@@ -194,11 +196,17 @@ int main(int argc, char **argv)
 	co.pool = pool;
 	co.progress = send_progress;
 	co.userdata = &progress;
-	if (ret == 0 && co.output == IW_OUTPUT_SINK)
-		iw_helper_fail("refused", "qcow2 output (cluster size %u) is "
-			       "not available yet", cluster_size);
+	if (ret == 0 && co.output == IW_OUTPUT_SINK) {
+		ret = qcow2_writer_new(IW_FD_OUTPUT, map->virtual_size,
+				       cluster_size, &qw);
+		if (ret == 0)
+			co.sink = qcow2_writer_sink(qw);
+	}
 	if (ret == 0)
 		ret = iw_convert(map, &co, &stats);
+	if (ret == 0 && qw)
+		ret = qcow2_writer_finish(qw);
+	qcow2_writer_free(qw);
 	iw_convert_pool_free(pool);
 
 	if (ret < 0) {
