@@ -531,6 +531,12 @@ int cmd_convert(int argc, char **argv)
 						       json_object_new_int64(v));
 		}
 	}
+	json_object_object_add(res, "seconds",
+			       json_object_new_double(outcome.seconds));
+	json_object_object_add(res, "helper-cpu-seconds",
+			       json_object_new_double(outcome.cpu_seconds));
+	json_object_object_add(res, "helper-peak-rss-kib",
+			       json_object_new_int64(outcome.peak_rss_kib));
 	json_object_object_add(res, "sandbox", json_object_get(outcome.sandbox));
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(

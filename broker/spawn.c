@@ -879,6 +879,9 @@ reap:
 		}
 	}
 	out->seconds = now() - start;
+	out->peak_rss_kib = ru.ru_maxrss;
+	out->cpu_seconds = (double)ru.ru_utime.tv_sec + (double)ru.ru_stime.tv_sec +
+			   ((double)ru.ru_utime.tv_usec + (double)ru.ru_stime.tv_usec) / 1e6;
 
 	if (forced != IW_OK) {
 		iw_fail(f, forced, "%s", forced_msg);

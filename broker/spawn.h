@@ -61,6 +61,8 @@ struct helper_outcome {
 	json_object *sandbox; /* what the layers were, as verified; also set
 			       * on failure once the helper was verified */
 	double seconds;	      /* wall time */
+	long peak_rss_kib;    /* the helper's peak resident set (wait4) */
+	double cpu_seconds;   /* user + system */
 };
 
 void helper_outcome_done(struct helper_outcome *o);
