@@ -8,7 +8,6 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "bytes.h"
 
 /* zeros shorter than this are written, as qemu-img's default -S 4k */
 #define SPARSE_BLOCK 4096u
@@ -23,7 +22,6 @@ struct job {
 	uint64_t start, length;
 	size_t n_ext;
 	struct iw_extent *ext;
-	bool all_zero;
 };
 
 struct engine {
@@ -101,41 +99,13 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-/* Materialise a job's guest bytes into b->chunk. */
-static int fill_chunk(struct engine *e, const struct job *j,
-		      struct worker_buffers *b, uint64_t *ret_bad)
-{
-	for (size_t i = 0; i < j->n_ext; i++) {
-		const struct iw_extent *x = &j->ext[i];
-		uint8_t *dst = b->chunk + (x->offset - j->start);
-		int r;
+static const uint8_t zero_block[SPARSE_BLOCK];
 
-		*ret_bad = x->offset;
-		switch (x->type) {
-		case IW_EXTENT_ZERO:
-			memset(dst, 0, x->length);
-			break;
-		case IW_EXTENT_DATA:
-			r = pread_all(e->o->src_fd, dst, x->length,
-				      x->host_offset);
-			if (r < 0)
-				return r;
-			break;
-		case IW_EXTENT_COMPRESSED:
-			r = pread_all(e->o->src_fd, b->comp, x->comp_length,
-				      x->host_offset);
-			if (r < 0)
-				return r;
-			r = iw_decompress_unit(x->codec, b->comp, x->comp_length,
-					       b->unit, x->unit_size);
-			if (r < 0)
-				return r;
-			memcpy(dst, b->unit + x->unit_skip, x->length);
-			atomic_fetch_add(&e->units, 1);
-			break;
-		}
-	}
-	return 0;
+/* memcmp is vectorised and stops at the first difference: random data
+ * costs a few bytes, zeros cost a fast scan */
+static bool block_is_zero(const uint8_t *p, size_t n)
+{
+	return memcmp(p, zero_block, n) == 0;
 }
 
 static int write_run(struct engine *e, const uint8_t *buf, uint64_t len,
@@ -146,72 +116,109 @@ static int write_run(struct engine *e, const uint8_t *buf, uint64_t len,
 	return pwrite_all(e->o->dst_fd, buf, len, guest_offset);
 }
 
-/* Write a filled chunk to a file or sink: runs of non-zero 4 KiB blocks
- * only. */
-static int write_sparse(struct engine *e, const struct job *j,
-			const uint8_t *chunk)
+/*
+ * Write guest bytes buf = [guest, guest+len) to a file or sink, leaving
+ * out every all-zero block. Blocks are SPARSE_BLOCK-aligned in guest
+ * offsets (so holes line up with the file system's), the first and last
+ * may be partial; what is left out reads as zero in the output.
+ */
+static int write_sparse(struct engine *e, const uint8_t *buf, uint64_t guest,
+			uint64_t len)
 {
-	uint64_t run_start = 0, written = 0;
+	uint64_t pos = 0, run_start = 0, written = 0;
 	bool in_run = false;
 	int r;
 
-	for (uint64_t pos = 0; pos < j->length; pos += SPARSE_BLOCK) {
-		uint64_t n = MIN((uint64_t)SPARSE_BLOCK, j->length - pos);
-		bool zero = mem_is_zero(chunk + pos, n);
+	while (pos < len) {
+		uint64_t block_end = (guest + pos) / SPARSE_BLOCK * SPARSE_BLOCK +
+				     SPARSE_BLOCK;
+		uint64_t n = MIN(block_end - (guest + pos), len - pos);
+		bool zero = block_is_zero(buf + pos, n);
 
 		if (!zero && !in_run) {
 			run_start = pos;
 			in_run = true;
 		} else if (zero && in_run) {
-			r = write_run(e, chunk + run_start, pos - run_start,
-				      j->start + run_start);
+			r = write_run(e, buf + run_start, pos - run_start,
+				      guest + run_start);
 			if (r < 0)
 				return r;
 			written += pos - run_start;
 			in_run = false;
 		}
+		pos += n;
 	}
 	if (in_run) {
-		r = write_run(e, chunk + run_start, j->length - run_start,
-			      j->start + run_start);
+		r = write_run(e, buf + run_start, len - run_start,
+			      guest + run_start);
 		if (r < 0)
 			return r;
-		written += j->length - run_start;
+		written += len - run_start;
 	}
 	atomic_fetch_add(&e->bytes_written, written);
-	atomic_fetch_add(&e->bytes_skipped, j->length - written);
+	atomic_fetch_add(&e->bytes_skipped, len - written);
+	return 0;
+}
+
+/* The bytes of one DATA or COMPRESSED extent, into dst. */
+static int read_extent(struct engine *e, const struct iw_extent *x,
+		       struct worker_buffers *b, uint8_t *dst)
+{
+	int r;
+
+	if (x->type == IW_EXTENT_DATA)
+		return pread_all(e->o->src_fd, dst, x->length, x->host_offset);
+	r = pread_all(e->o->src_fd, b->comp, x->comp_length, x->host_offset);
+	if (r < 0)
+		return r;
+	r = iw_decompress_unit(x->codec, b->comp, x->comp_length, b->unit,
+			       x->unit_size);
+	if (r < 0)
+		return r;
+	memcpy(dst, b->unit + x->unit_skip, x->length);
+	atomic_fetch_add(&e->units, 1);
 	return 0;
 }
 
 static int process_job(struct engine *e, const struct job *j,
 		       struct worker_buffers *b)
 {
+	bool sparse = e->o->output == IW_OUTPUT_FILE ||
+		      e->o->output == IW_OUTPUT_SINK;
 	uint64_t bad = j->start;
 	int r = 0;
 
-	if (j->all_zero && (e->o->output == IW_OUTPUT_FILE ||
-			    e->o->output == IW_OUTPUT_SINK)) {
-		atomic_fetch_add(&e->bytes_skipped, j->length);
-		goto out;
+	for (size_t i = 0; i < j->n_ext; i++) {
+		const struct iw_extent *x = &j->ext[i];
+		uint8_t *dst = b->chunk + (x->offset - j->start);
+
+		bad = x->offset;
+		if (x->type == IW_EXTENT_ZERO) {
+			/* a new file or a sink reads zeros where nothing is
+			 * written; a device or a stream gets them */
+			if (sparse)
+				atomic_fetch_add(&e->bytes_skipped, x->length);
+			else
+				memset(dst, 0, x->length);
+			continue;
+		}
+		r = read_extent(e, x, b, dst);
+		if (r < 0)
+			goto out;
+		if (sparse) {
+			r = write_sparse(e, dst, x->offset, x->length);
+			if (r < 0)
+				goto out;
+		}
 	}
-	r = fill_chunk(e, j, b, &bad);
-	if (r < 0)
-		goto out;
-	switch (e->o->output) {
-	case IW_OUTPUT_FILE:
-	case IW_OUTPUT_SINK:
-		r = write_sparse(e, j, b->chunk);
-		break;
-	case IW_OUTPUT_DEVICE:
+	if (e->o->output == IW_OUTPUT_DEVICE) {
 		r = pwrite_all(e->o->dst_fd, b->chunk, j->length, j->start);
 		if (r == 0)
 			atomic_fetch_add(&e->bytes_written, j->length);
-		break;
-	case IW_OUTPUT_STREAM:
+	} else if (e->o->output == IW_OUTPUT_STREAM) {
 		r = write_all(e->o->dst_fd, b->chunk, j->length);
 		if (r == 0)
 			atomic_fetch_add(&e->bytes_written, j->length);
-		break;
 	}
 out:
 	if (r < 0) {
@@ -270,7 +277,7 @@ static int map_job(struct engine *e, uint64_t start, uint64_t length,
 	uint64_t pos = start;
 	int r;
 
-	*j = (struct job){ .start = start, .length = length, .all_zero = true };
+	*j = (struct job){ .start = start, .length = length };
 	j->ext = malloc(cap * sizeof(*j->ext));
 	if (!j->ext)
 		return -ENOMEM;
@@ -296,8 +303,6 @@ static int map_job(struct engine *e, uint64_t start, uint64_t length,
 				   (unsigned long long)pos);
 			goto fail;
 		}
-		if (x.type != IW_EXTENT_ZERO)
-			j->all_zero = false;
 		/* merge with the previous extent where it continues it */
 		if (j->n_ext > 0) {
 			struct iw_extent *p = &j->ext[j->n_ext - 1];
