@@ -152,8 +152,14 @@ static int vdi_map_check(const struct iw_view *v, struct iw_report *r,
 			   "parent");
 		return -EINVAL;
 	}
+	if (h->block_extra != 0) {
+		iw_finding(r, IW_F_UNSUPPORTED_FEATURE,
+			   "VDI block extra data (%" PRIu32 " bytes per block)",
+			   h->block_extra);
+		return -EINVAL;
+	}
 	if (h->sector_size != VDI_SECTOR_SIZE ||
-	    h->block_size != VDI_DEFAULT_BLOCK_SIZE || h->block_extra != 0 ||
+	    h->block_size != VDI_DEFAULT_BLOCK_SIZE ||
 	    h->offset_bmap % VDI_SECTOR_SIZE || h->offset_data % VDI_SECTOR_SIZE ||
 	    h->blocks_in_image > VDI_BLOCKS_IN_IMAGE_MAX ||
 	    h->blocks_allocated > h->blocks_in_image) {
