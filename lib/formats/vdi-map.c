@@ -215,7 +215,9 @@ int iw_map_open_vdi(const struct iw_view *v, struct iw_report *r,
 	dm = calloc(1, sizeof(*dm));
 	if (!dm)
 		return -ENOMEM;
-	/* the sniffer's whole judgement (it walks the block map too) */
+	/* the sniffer's whole judgement (it walks the block map too); vdi.c
+	 * has no parse function of its own, and its probe does not use the
+	 * nesting context (only wrappers and archives do) */
 	err = iw_report_init(&scratch);
 	if (err < 0)
 		goto fail;
