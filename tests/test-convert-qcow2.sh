@@ -188,6 +188,8 @@ specs=(
 	"L1 entry not cluster aligned|plain|l1:0=e+512|entry-out-of-range"
 	"L1 entry pointing at the L1 table (self-reference)|plain|l1:0=L1|table-overlap"
 	"L1 entry pointing at the refcount table|plain|l1:0=RT|table-overlap"
+	"L2 table that is also a refcount block|plain|l1:0=COPIED|rb(0)|table-overlap"
+	"data cluster == a refcount block|plain|l2:0:1=COPIED|rb(0)|table-overlap"
 	"L2 entry past EOF|plain|l2:0:0=COPIED|((EOF//CS+16)*CS)|entry-out-of-range"
 	"L2 entry not cluster aligned|plain|l2:0:0=e+512|entry-out-of-range"
 	"data cluster == the L1 table|plain|l2:0:0=COPIED|L1|table-overlap"

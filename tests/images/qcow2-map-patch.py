@@ -19,8 +19,8 @@ Each EDIT is one of
 
 EXPR is a Python expression over: L1 (L1 table offset), RT (refcount
 table offset), CS (cluster size), EOF (file size), e (the entry's current
-value, l2/bm edits), l2(I) (offset of L1 entry I's L2 table), COPIED
-(bit 63), ZERO (bit 0). The tests say what each edit means.
+value, l2/bm edits), l2(I) (offset of L1 entry I's L2 table), rb(I)
+(refcount table entry I), COPIED (bit 63), ZERO (bit 0). The tests say what each edit means.
 """
 import shutil
 import struct
@@ -64,7 +64,11 @@ class Image:
 
     def ns(self, e=0):
         return {"L1": self.l1, "RT": self.rt, "CS": self.cs, "EOF": self.eof,
-                "e": e, "l2": self.l2, "COPIED": COPIED, "ZERO": ZERO}
+                "e": e, "l2": self.l2, "rb": self.rb, "COPIED": COPIED,
+                "ZERO": ZERO}
+
+    def rb(self, i):
+        return self.get(self.rt + 8 * i)
 
     def compressed(self, i, j):
         """(entry offset, entry, shift, mask, host offset)"""
