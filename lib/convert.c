@@ -160,15 +160,23 @@ static int write_sparse(struct engine *e, const uint8_t *buf, uint64_t guest,
 	return 0;
 }
 
+/* The fd an extent's bytes are read from (x->file was checked against
+ * n_src_fds in map_job). */
+static int extent_fd(const struct engine *e, const struct iw_extent *x)
+{
+	return e->o->src_fds ? e->o->src_fds[x->file] : e->o->src_fd;
+}
+
 /* The bytes of one DATA or COMPRESSED extent, into dst. */
 static int read_extent(struct engine *e, const struct iw_extent *x,
 		       struct worker_buffers *b, uint8_t *dst)
 {
+	int fd = extent_fd(e, x);
 	int r;
 
 	if (x->type == IW_EXTENT_DATA)
-		return pread_all(e->o->src_fd, dst, x->length, x->host_offset);
-	r = pread_all(e->o->src_fd, b->comp, x->comp_length, x->host_offset);
+		return pread_all(fd, dst, x->length, x->host_offset);
+	r = pread_all(fd, b->comp, x->comp_length, x->host_offset);
 	if (r < 0)
 		return r;
 	r = iw_decompress_unit(x->codec, b->comp, x->comp_length, b->unit,
@@ -291,6 +299,8 @@ static int map_job(struct engine *e, uint64_t start, uint64_t length,
 		 * make the engine read or write out of bounds */
 		if (x.offset != pos || x.length == 0 ||
 		    x.length > start + length - pos ||
+		    (x.type != IW_EXTENT_ZERO &&
+		     x.file >= (e->o->src_fds ? e->o->n_src_fds : 1)) ||
 		    (x.type == IW_EXTENT_COMPRESSED &&
 		     (x.unit_size > e->map->max_unit_size ||
 		      x.comp_length > e->map->max_comp_length ||
@@ -308,7 +318,8 @@ static int map_job(struct engine *e, uint64_t start, uint64_t length,
 			struct iw_extent *p = &j->ext[j->n_ext - 1];
 			if (p->type == x.type && x.type != IW_EXTENT_COMPRESSED &&
 			    (x.type == IW_EXTENT_ZERO ||
-			     p->host_offset + p->length == x.host_offset)) {
+			     (p->file == x.file &&
+			      p->host_offset + p->length == x.host_offset))) {
 				p->length += x.length;
 				pos += x.length;
 				continue;

@@ -57,6 +57,10 @@ void iw_convert_pool_free(struct iw_convert_pool *p);
 
 struct iw_convert_opts {
 	int src_fd; /* the image, read with pread (thread-safe) */
+	/* a map over several files (extents' .file): their fds, in the
+	 * map's order; when set, src_fd is not used */
+	const int *src_fds;
+	size_t n_src_fds;
 	int dst_fd;
 	enum iw_output_kind output;
 	struct iw_sink *sink; /* IW_OUTPUT_SINK */

@@ -52,6 +52,11 @@ struct iw_extent {
 	uint32_t unit_size;    /* decompressed size of the whole unit */
 	uint32_t unit_skip;    /* where this extent starts inside the unit */
 	enum iw_codec codec;
+	/* DATA and COMPRESSED: which input file holds the bytes, for maps
+	 * over several files (a VHD differencing chain: 0 = the leaf); the
+	 * engine reads it from iw_convert_opts.src_fds[file]. Single-file
+	 * mappers leave it 0. */
+	unsigned file;
 };
 
 struct iw_map;
