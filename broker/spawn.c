@@ -903,6 +903,15 @@ reap:
 				"helper imgward-%s used its %llu s of CPU time",
 				job->helper,
 				(unsigned long long)job->limits.cpu_seconds);
+		else if (sig == SIGKILL)
+			/* not ours (we record every kill we send): the kernel's
+			 * hard CPU limit - a helper that is pid 1 of its
+			 * namespace ignores SIGXCPU and dies at the hard limit,
+			 * whose accounting may lag rusage - or the OOM killer */
+			iw_fail(f, IW_E_RESOURCE_LIMIT,
+				"helper imgward-%s was killed by the kernel (CPU "
+				"time limit or out of memory)",
+				job->helper);
 		else if (sig == SIGXFSZ)
 			iw_fail(f, IW_E_RESOURCE_LIMIT,
 				"helper imgward-%s exceeded its file size limit",
