@@ -47,8 +47,9 @@ struct iw_sink {
  * entering Landlock, which is per thread) and waits for iw_convert().
  * iw_convert_pool_start() returns once every thread has run thread_init;
  * 0, or the first negative errno (threads, or thread_init). A pool serves
- * one iw_convert() call; free it (joins its threads) afterwards. A stream
- * output needs a pool of one thread (its bytes leave in order).
+ * one iw_convert() call; free it (joins its threads) afterwards. The
+ * engine may use fewer of them than it has (one for a stream, or when
+ * there is nothing to decompress).
  */
 struct iw_convert_pool;
 int iw_convert_pool_start(unsigned threads, int (*thread_init)(void),
