@@ -179,15 +179,13 @@ static int extent_fd(const struct engine *e, const struct iw_extent *x)
 	return e->o->src_fds ? e->o->src_fds[x->file] : e->o->src_fd;
 }
 
-/* The bytes of one DATA or COMPRESSED extent, into dst. */
-static int read_extent(struct engine *e, const struct iw_extent *x,
-		       struct worker_buffers *b, uint8_t *dst)
+/* The bytes of one COMPRESSED extent, into dst. */
+static int read_compressed(struct engine *e, const struct iw_extent *x,
+			   struct worker_buffers *b, uint8_t *dst)
 {
 	int fd = extent_fd(e, x);
 	int r;
 
-	if (x->type == IW_EXTENT_DATA)
-		return pread_all(fd, dst, x->length, x->host_offset);
 	r = pread_all(fd, b->comp, x->comp_length, x->host_offset);
 	if (r < 0)
 		return r;
@@ -197,6 +195,71 @@ static int read_extent(struct engine *e, const struct iw_extent *x,
 		return r;
 	memcpy(dst, b->unit + x->unit_skip, x->length);
 	atomic_fetch_add(&e->units, 1);
+	return 0;
+}
+
+/*
+ * How much of [off, off+len) of fd, from off, is data (true) or a hole
+ * (false). Formats allocate whole blocks (VHDX: up to 256 MiB) of which
+ * the writer filled a part: the rest is a hole in the image file and
+ * reads as zeros without being read - what qemu learns from the file
+ * layer's block status. Anything lseek cannot answer counts as data.
+ */
+static uint64_t host_run(int fd, uint64_t off, uint64_t len, bool *ret_data)
+{
+	off_t d, h;
+
+	*ret_data = true;
+	if (off > (uint64_t)INT64_MAX)
+		return len;
+	d = lseek(fd, (off_t)off, SEEK_DATA);
+	if (d < 0) {
+		if (errno == ENXIO) { /* a hole to the end of the file */
+			*ret_data = false;
+			return len;
+		}
+		return len;
+	}
+	if ((uint64_t)d > off) {
+		*ret_data = false;
+		return MIN(len, (uint64_t)d - off);
+	}
+	h = lseek(fd, (off_t)off, SEEK_HOLE);
+	if (h < 0 || (uint64_t)h <= off)
+		return len;
+	return MIN(len, (uint64_t)h - off);
+}
+
+/* A DATA extent: the image file's holes inside it are zeros, not read. */
+static int copy_data_extent(struct engine *e, const struct iw_extent *x,
+			    uint8_t *dst, bool sparse)
+{
+	int fd = extent_fd(e, x);
+	uint64_t pos = 0;
+	int r;
+
+	while (pos < x->length) {
+		bool data;
+		uint64_t n = host_run(fd, x->host_offset + pos, x->length - pos,
+				      &data);
+
+		if (!data) {
+			if (sparse)
+				atomic_fetch_add(&e->bytes_skipped, n);
+			else
+				memset(dst + pos, 0, n);
+		} else {
+			r = pread_all(fd, dst + pos, n, x->host_offset + pos);
+			if (r < 0)
+				return r;
+			if (sparse) {
+				r = write_sparse(e, dst + pos, x->offset + pos, n);
+				if (r < 0)
+					return r;
+			}
+		}
+		pos += n;
+	}
 	return 0;
 }
 
@@ -222,7 +285,13 @@ static int process_job(struct engine *e, const struct job *j,
 				memset(dst, 0, x->length);
 			continue;
 		}
-		r = read_extent(e, x, b, dst);
+		if (x->type == IW_EXTENT_DATA) {
+			r = copy_data_extent(e, x, dst, sparse);
+			if (r < 0)
+				goto out;
+			continue;
+		}
+		r = read_compressed(e, x, b, dst);
 		if (r < 0)
 			goto out;
 		if (sparse) {
