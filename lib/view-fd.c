@@ -34,38 +34,6 @@ static int fd_read(const struct iw_view *v, void *buf, size_t len,
 	return 0;
 }
 
-/* SEEK_DATA/SEEK_HOLE: what a sparse raw file really holds, so the
- * converter never reads gigabytes of holes. The fd's offset moves; all
- * reads use pread, which ignores it. */
-static int fd_extent(const struct iw_view *v, uint64_t off, bool *ret_data,
-		     uint64_t *ret_end)
-{
-	off_t data, hole;
-
-	if (off > (uint64_t)INT64_MAX)
-		return -ERANGE;
-	data = lseek(v->fd, (off_t)off, SEEK_DATA);
-	if (data < 0) {
-		if (errno == ENXIO) { /* only a hole from off to the end */
-			*ret_data = false;
-			*ret_end = v->size;
-			return 0;
-		}
-		return -ENOTSUP;
-	}
-	if ((uint64_t)data > off) {
-		*ret_data = false;
-		*ret_end = (uint64_t)data;
-		return 0;
-	}
-	hole = lseek(v->fd, (off_t)off, SEEK_HOLE);
-	if (hole < 0)
-		return -ENOTSUP;
-	*ret_data = true;
-	*ret_end = (uint64_t)hole;
-	return 0;
-}
-
 void iw_view_init_fd(struct iw_view *v, int fd, uint64_t size)
 {
 	*v = (struct iw_view){
@@ -73,7 +41,6 @@ void iw_view_init_fd(struct iw_view *v, int fd, uint64_t size)
 		.read = fd_read,
 		.fd = fd,
 		.own_budget = IW_VIEW_DEFAULT_BUDGET,
-		.extent = fd_extent,
 	};
 	v->budget = &v->own_budget;
 }

@@ -62,21 +62,6 @@ int iw_view_read(const struct iw_view *v, void *buf, size_t len, uint64_t off)
 	return v->read(v, buf, len, off);
 }
 
-int iw_view_extent(const struct iw_view *v, uint64_t off, bool *ret_data,
-		   uint64_t *ret_end)
-{
-	if (off >= v->size)
-		return -ERANGE;
-	if (v->extent && v->extent(v, off, ret_data, ret_end) == 0) {
-		if (*ret_end > v->size || *ret_end <= off)
-			*ret_end = v->size;
-		return 0;
-	}
-	*ret_data = true;
-	*ret_end = v->size;
-	return 0;
-}
-
 int iw_view_read_upto(const struct iw_view *v, void *buf, size_t len,
 		      uint64_t off, size_t *ret_got)
 {

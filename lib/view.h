@@ -38,16 +38,9 @@ struct iw_view {
 	/* shared read budget: the top view owns it, sub-views point to it */
 	uint64_t *budget;
 	uint64_t own_budget;
-	/* Optional (fd views of whole files): where data is. At off, is the
-	 * file data or a hole, and where does that run end? -ENOTSUP when
-	 * the file system cannot say (then everything counts as data). */
-	int (*extent)(const struct iw_view *v, uint64_t off, bool *ret_data,
-		      uint64_t *ret_end);
 };
 
-/* The run at off (see iw_view.extent); without a backend: data to the end */
-int iw_view_extent(const struct iw_view *v, uint64_t off, bool *ret_data,
-		   uint64_t *ret_end);
+
 
 /* Default read budget for one probe: generous for real images (a probe
  * reads headers and tables, not data), small enough that a hostile image

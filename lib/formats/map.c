@@ -35,24 +35,16 @@ void iw_map_free(struct iw_map *m)
 
 /* ---- raw: the file is the disk --------------------------------------- */
 
-/* Holes of a sparse raw file (where the view can tell) read as zeros
- * without being read. */
+/* The file is the disk. (The engine skips the file's holes itself.) */
 static int raw_next(struct iw_map *m, uint64_t offset, uint64_t max_length,
 		    struct iw_extent *ret)
 {
-	uint64_t end = m->virtual_size;
-	bool data = true;
-
 	if (offset >= m->virtual_size || max_length == 0)
 		return -EINVAL;
-	if (iw_view_extent(m->view, offset, &data, &end) < 0) {
-		data = true;
-		end = m->virtual_size;
-	}
 	*ret = (struct iw_extent){
 		.offset = offset,
-		.length = MIN(max_length, end - offset),
-		.type = data ? IW_EXTENT_DATA : IW_EXTENT_ZERO,
+		.length = MIN(max_length, m->virtual_size - offset),
+		.type = IW_EXTENT_DATA,
 		.host_offset = offset,
 	};
 	return 0;
