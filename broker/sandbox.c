@@ -276,8 +276,9 @@ void sandbox_child_exec(const struct sandbox_child *child)
 	/* 5. no_new_privs: exec can never grant privileges again */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		die_stage(c, STAGE_NO_NEW_PRIVS, errno);
-	/* no core, no ptrace by same-uid processes, /proc/<pid> root-owned */
-	(void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	/* (Not PR_SET_DUMPABLE here: it is a property of the address space,
+	 * which this child shares with the broker (CLONE_VM), and exec
+	 * resets it anyway. The helper sets it itself: lib/helper.c.) */
 
 	/* 6. AppArmor: the helper's own profile from exec on */
 	if (c->apparmor_profile) {

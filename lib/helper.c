@@ -5,6 +5,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 static int write_all(int fd, const void *buf, size_t len)
@@ -75,6 +76,11 @@ int iw_helper_enter_sandbox(struct iw_helper *h,
 			    const struct iw_seccomp_policy *policy)
 {
 	int r;
+
+	/* no core dump with image bytes in it, no ptrace or /proc/<pid>
+	 * access by other processes of the helper's uid */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		return -errno;
 
 	r = iw_landlock_deny_all(&h->landlock);
 	if (r < 0)

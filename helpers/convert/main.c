@@ -16,6 +16,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -157,7 +158,9 @@ int main(int argc, char **argv)
 			       strerror(-ret));
 	/* no more threads from here on: forbid them even before seccomp */
 	(void)setrlimit(RLIMIT_NPROC, &(struct rlimit){ 0, 0 });
-	ret = iw_landlock_deny_all(&h.landlock);
+	ret = prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0 ? -errno : 0;
+	if (ret == 0)
+		ret = iw_landlock_deny_all(&h.landlock);
 	if (ret == 0)
 		ret = iw_seccomp_apply_all_threads(&iw_policy_convert);
 	if (ret < 0)
