@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fd-util.h"
+
 
 /* zeros shorter than this are written, as qemu-img's default -S 4k */
 #define SPARSE_BLOCK 4096u
@@ -50,61 +52,6 @@ struct worker_buffers {
 	uint8_t *comp;	 /* max_comp_length */
 };
 
-static int pread_all(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* the image shrank under us */
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static const uint8_t zero_block[SPARSE_BLOCK];
 
 /* memcmp is vectorised and stops at the first difference: random data
@@ -123,7 +70,7 @@ static int write_run(struct engine *e, const uint8_t *buf, uint64_t len,
 	if (e->o->output == IW_OUTPUT_SINK)
 		r = e->o->sink->write(e->o->sink, buf, len, guest_offset);
 	else
-		r = pwrite_all(e->o->dst_fd, buf, len, guest_offset);
+		r = iw_pwrite_all(e->o->dst_fd, buf, len, guest_offset);
 	pthread_mutex_unlock(&e->write_lock);
 	return r;
 }
@@ -186,7 +133,7 @@ static int read_compressed(struct engine *e, const struct iw_extent *x,
 	int fd = extent_fd(e, x);
 	int r;
 
-	r = pread_all(fd, b->comp, x->comp_length, x->host_offset);
+	r = iw_pread_all(fd, b->comp, x->comp_length, x->host_offset);
 	if (r < 0)
 		return r;
 	r = iw_decompress_unit(x->codec, b->comp, x->comp_length, b->unit,
@@ -249,7 +196,7 @@ static int copy_data_extent(struct engine *e, const struct iw_extent *x,
 			else
 				memset(dst + pos, 0, n);
 		} else {
-			r = pread_all(fd, dst + pos, n, x->host_offset + pos);
+			r = iw_pread_all(fd, dst + pos, n, x->host_offset + pos);
 			if (r < 0)
 				return r;
 			if (sparse) {
@@ -302,12 +249,12 @@ static int process_job(struct engine *e, const struct job *j,
 	}
 	if (e->o->output == IW_OUTPUT_DEVICE) {
 		pthread_mutex_lock(&e->write_lock);
-		r = pwrite_all(e->o->dst_fd, b->chunk, j->length, j->start);
+		r = iw_pwrite_all(e->o->dst_fd, b->chunk, j->length, j->start);
 		pthread_mutex_unlock(&e->write_lock);
 		if (r == 0)
 			atomic_fetch_add(&e->bytes_written, j->length);
 	} else if (e->o->output == IW_OUTPUT_STREAM) {
-		r = write_all(e->o->dst_fd, b->chunk, j->length);
+		r = iw_write_all(e->o->dst_fd, b->chunk, j->length);
 		if (r == 0)
 			atomic_fetch_add(&e->bytes_written, j->length);
 	}

@@ -8,22 +8,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
+#include "fd-util.h"
 
 int iw_helper_send(json_object *msg)
 {
@@ -36,10 +21,10 @@ int iw_helper_send(json_object *msg)
 		&len);
 	if (!s)
 		return -ENOMEM;
-	r = write_all(IW_FD_CONTROL, s, len);
+	r = iw_write_all(IW_FD_CONTROL, s, len);
 	if (r < 0)
 		return r;
-	return write_all(IW_FD_CONTROL, "\n", 1);
+	return iw_write_all(IW_FD_CONTROL, "\n", 1);
 }
 
 void iw_helper_fail(const char *code, const char *fmt, ...)

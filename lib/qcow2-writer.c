@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "bytes.h"
+#include "fd-util.h"
 #include "util.h"
 
 #define QW_MAGIC 0x514649fbu /* "QFI\xfb" */
@@ -69,46 +70,6 @@ struct qcow2_writer {
 	uint64_t file_size; /* after finish */
 };
 
-static int qw_pwrite(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int qw_pread(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0) { /* past EOF: a hole we never extended to */
-			memset(p, 0, len);
-			return 0;
-		}
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static void qw_put_be16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)(v >> 8);
@@ -138,7 +99,7 @@ static int slot_write_back(struct qcow2_writer *w, struct l2_slot *s)
 
 	if (!s->valid || !s->dirty)
 		return 0;
-	r = qw_pwrite(w->fd, s->table, w->cluster_size, s->host);
+	r = iw_pwrite_all(w->fd, s->table, w->cluster_size, s->host);
 	if (r == 0)
 		s->dirty = false;
 	return r;
@@ -171,12 +132,12 @@ static int get_l2(struct qcow2_writer *w, uint64_t l1_index,
 
 	if (w->l1_present[l1_index / 8] & (1u << (l1_index % 8))) {
 		/* evicted earlier: read it back (rare, see the header) */
-		r = qw_pread(w->fd, entry, sizeof(entry),
+		r = iw_pread_all(w->fd, entry, sizeof(entry),
 			     w->l1_offset + 8 * l1_index);
 		if (r < 0)
 			return r;
 		s->host = get_be64(entry) & QW_OFFSET_MASK;
-		r = qw_pread(w->fd, s->table, w->cluster_size, s->host);
+		r = iw_pread_all(w->fd, s->table, w->cluster_size, s->host);
 		if (r < 0)
 			return r;
 		s->dirty = false;
@@ -185,7 +146,7 @@ static int get_l2(struct qcow2_writer *w, uint64_t l1_index,
 		if (r < 0)
 			return r;
 		put_be64(entry, s->host | QW_OFLAG_COPIED);
-		r = qw_pwrite(w->fd, entry, sizeof(entry),
+		r = iw_pwrite_all(w->fd, entry, sizeof(entry),
 			      w->l1_offset + 8 * l1_index);
 		if (r < 0)
 			return r;
@@ -262,7 +223,7 @@ static int qw_sink_write(struct iw_sink *sink, const void *buf, size_t len,
 		if (r < 0)
 			return r;
 
-		r = qw_pwrite(w->fd, p, seg, host);
+		r = iw_pwrite_all(w->fd, p, seg, host);
 		if (r < 0)
 			return r;
 		p += seg;
@@ -453,7 +414,7 @@ int qcow2_writer_finish(struct qcow2_writer *w)
 		memset(buf, 0, w->cluster_size);
 		for (uint64_t j = 0; j < used; j++)
 			qw_put_be16(buf + 2 * j, 1);
-		r = qw_pwrite(w->fd, buf, w->cluster_size,
+		r = iw_pwrite_all(w->fd, buf, w->cluster_size,
 			      (n + i) << w->cluster_bits);
 		if (r < 0)
 			return r;
@@ -466,7 +427,7 @@ int qcow2_writer_finish(struct qcow2_writer *w)
 		for (uint64_t j = 0; j < w->l2_entries && first + j < refblocks;
 		     j++)
 			put_be64(buf + 8 * j, (n + first + j) << w->cluster_bits);
-		r = qw_pwrite(w->fd, buf, w->cluster_size,
+		r = iw_pwrite_all(w->fd, buf, w->cluster_size,
 			      reftable_offset + (c << w->cluster_bits));
 		if (r < 0)
 			return r;
@@ -474,7 +435,7 @@ int qcow2_writer_finish(struct qcow2_writer *w)
 
 	/* the header last: until then the file is no valid image */
 	build_header(w, buf, reftable_offset, reftable_clusters);
-	r = qw_pwrite(w->fd, buf, w->cluster_size, 0);
+	r = iw_pwrite_all(w->fd, buf, w->cluster_size, 0);
 	if (r < 0)
 		return r;
 	w->file_size = total << w->cluster_bits;

@@ -6,32 +6,12 @@
  */
 #include "view-fd.h"
 
-#include <errno.h>
-#include <unistd.h>
+#include "fd-util.h"
 
 static int fd_read(const struct iw_view *v, void *buf, size_t len,
 		   uint64_t off)
 {
-	uint8_t *p = buf;
-
-	while (len > 0) {
-		ssize_t n;
-
-		if (off > (uint64_t)INT64_MAX)
-			return -ERANGE;
-		n = pread(v->fd, p, len, (off_t)off);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EIO; /* file shrank under us */
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	return iw_pread_all(v->fd, buf, len, off);
 }
 
 void iw_view_init_fd(struct iw_view *v, int fd, uint64_t size)
