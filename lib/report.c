@@ -398,6 +398,32 @@ int iw_report_add_child(struct iw_report *r, const char *role,
 	return 0;
 }
 
+size_t iw_report_copy_findings(struct iw_report *dst,
+			       const struct iw_report *src, int skip_code,
+			       const char *prefix)
+{
+	size_t n = src->findings ? json_object_array_length(src->findings) : 0;
+	size_t copied = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		json_object *e = json_object_array_get_idx(src->findings, i);
+		json_object *c, *d;
+		int code;
+
+		if (!json_object_object_get_ex(e, "code", &c) ||
+		    !json_object_object_get_ex(e, "detail", &d))
+			continue;
+		code = iw_code_from_name(json_object_get_string(c));
+		if (code < 0 || code == skip_code ||
+		    iw_code_class((enum iw_code)code) == IW_CLASS_INFO)
+			continue;
+		iw_finding(dst, (enum iw_code)code, "%s%s", prefix ? prefix : "",
+			   json_object_get_string(d));
+		copied++;
+	}
+	return copied;
+}
+
 static void add_int_or_skip(json_object *o, const char *key, int64_t v)
 {
 	if (v >= 0)

@@ -123,6 +123,14 @@ void iw_report_set_backing(struct iw_report *r, const void *name, size_t len,
 int iw_report_add_child(struct iw_report *r, const char *role,
 			const char *name, struct iw_report *child);
 
+/* Copy src's findings of class unsupported or worse into dst (a reader's
+ * scratch judgement taken again by a converter's block map), each detail
+ * prefixed with prefix (may be NULL), leaving out skip_code (-1: none).
+ * Returns how many were copied. */
+size_t iw_report_copy_findings(struct iw_report *dst,
+			       const struct iw_report *src, int skip_code,
+			       const char *prefix);
+
 /* Serialise. Returns a new object or NULL on ENOMEM. */
 json_object *iw_report_to_json(const struct iw_report *r);
 

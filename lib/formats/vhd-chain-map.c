@@ -101,25 +101,11 @@ static void chain_uuid(const uint8_t *u, char out[37])
 static bool chain_take_verdict(struct iw_report *r, const struct iw_report *src,
 			       size_t layer)
 {
-	size_t n = src->findings ? json_object_array_length(src->findings) : 0;
-	bool ok = true;
+	char prefix[32];
+	bool ok;
 
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(src->findings, i);
-		json_object *c, *d;
-		int code;
-
-		if (!json_object_object_get_ex(e, "code", &c) ||
-		    !json_object_object_get_ex(e, "detail", &d))
-			continue;
-		code = iw_code_from_name(json_object_get_string(c));
-		if (code < 0 || code == IW_F_PARENT_REFERENCE ||
-		    iw_code_class((enum iw_code)code) == IW_CLASS_INFO)
-			continue;
-		iw_finding(r, (enum iw_code)code, "layer %zu: %s", layer,
-			   json_object_get_string(d));
-		ok = false;
-	}
+	snprintf(prefix, sizeof(prefix), "layer %zu: ", layer);
+	ok = iw_report_copy_findings(r, src, IW_F_PARENT_REFERENCE, prefix) == 0;
 	/* findings the scratch report could not keep may be anything */
 	if (ok && src->n_findings_dropped) {
 		iw_finding(r, IW_F_BAD_FIELD,

@@ -449,7 +449,6 @@ static int vmdk_map_sniff(const struct iw_view *v, struct iw_report *r,
 			  const uint8_t *head, size_t head_len)
 {
 	struct iw_report scratch;
-	size_t n;
 	int err;
 
 	err = iw_report_init(&scratch);
@@ -458,22 +457,7 @@ static int vmdk_map_sniff(const struct iw_view *v, struct iw_report *r,
 	err = iw_format_vmdk.probe(v, head, head_len, &scratch, NULL);
 	if (err < 0)
 		goto out;
-	n = scratch.findings ? json_object_array_length(scratch.findings) : 0;
-	for (size_t i = 0; i < n; i++) {
-		json_object *f = json_object_array_get_idx(scratch.findings, i);
-		json_object *c, *d;
-		int code;
-
-		if (!json_object_object_get_ex(f, "code", &c) ||
-		    !json_object_object_get_ex(f, "detail", &d))
-			continue;
-		code = iw_code_from_name(json_object_get_string(c));
-		if (code < 0 ||
-		    iw_code_class((enum iw_code)code) == IW_CLASS_INFO)
-			continue;
-		iw_finding(r, (enum iw_code)code, "%s",
-			   json_object_get_string(d));
-	}
+	iw_report_copy_findings(r, &scratch, -1, NULL);
 	if (scratch.verdict != IW_SAFE)
 		err = scratch.verdict == IW_UNSUPPORTED ? -EPROTONOSUPPORT
 							: -EINVAL;

@@ -59,30 +59,11 @@ int vxmap_window_get(struct vxmap_window *w, uint64_t index,
 
 bool vxmap_take_verdict(struct iw_report *dst, const struct iw_report *src)
 {
-	size_t n = src->findings ? json_object_array_length(src->findings) : 0;
-	bool copied = false;
-
 	if (src->verdict == IW_SAFE)
 		return true;
-	for (size_t i = 0; i < n; i++) {
-		json_object *e = json_object_array_get_idx(src->findings, i);
-		json_object *c, *d;
-		int code;
-
-		if (!json_object_object_get_ex(e, "code", &c) ||
-		    !json_object_object_get_ex(e, "detail", &d))
-			continue;
-		code = iw_code_from_name(json_object_get_string(c));
-		if (code < 0 ||
-		    iw_code_class((enum iw_code)code) == IW_CLASS_INFO)
-			continue;
-		iw_finding(dst, (enum iw_code)code, "%s",
-			   json_object_get_string(d));
-		copied = true;
-	}
 	/* only if the scratch report dropped every finding it counted (it
 	 * keeps 64): the verdict still stands */
-	if (!copied)
+	if (iw_report_copy_findings(dst, src, -1, NULL) == 0)
 		iw_finding(dst, IW_F_BAD_FIELD,
 			   "the image is %s (details dropped)",
 			   iw_verdict_name(src->verdict));
