@@ -29,8 +29,15 @@
  * footer or another GT, grains below the header's overhead, markers
  * whose lba is not their grain's sector or whose size is impossible.
  *
+ * The same map serves one SPARSE extent of a multi-file VMDK
+ * (vmdk_sparse_extent_open, for vmdk-extents-map.c): there the descriptor
+ * is another file, so the embedded one (qemu-img writes an empty area)
+ * is only metadata to keep grains off, and the sniffer, which wants a
+ * whole disk in one file, does not run.
+ *
  * Memory: a 4 KiB window of the GD, one 2 KiB GT, and the sorted sector
- * numbers of the allocated GTs (at most VMDK_MAP_MAX_GTS * 4 bytes).
+ * numbers of the allocated GTs (at most VMDK_MAP_MAX_GTS * 4 bytes, or
+ * the budget the caller gives an extent).
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -41,6 +48,7 @@
 #include "../util.h"
 #include "formats.h"
 #include "map.h"
+#include "vmdk-extents-map.h"
 #include "vmdk.h"
 
 /* GD entries read per refill: the converter walks the disk in order, so
@@ -77,6 +85,7 @@ struct vmdk_map {
 	unsigned n_meta;
 	uint32_t *gts;		  /* sorted sector numbers of allocated GTs */
 	size_t n_gts;
+	size_t max_gts;		  /* cap on n_gts */
 	/* GD window: entries [gd_first, gd_first + gd_count) */
 	uint64_t gd_first;
 	size_t gd_count;
@@ -223,13 +232,13 @@ static int vmdk_map_scan_gd(struct vmdk_map *vm)
 		if (vm->n_gts == cap) {
 			uint32_t *n;
 
-			if (cap >= VMDK_MAP_MAX_GTS) {
+			if (cap >= vm->max_gts) {
 				iw_finding(r, IW_F_TABLE_TOO_LARGE,
-					   "more than %u grain tables",
-					   VMDK_MAP_MAX_GTS);
+					   "more than %zu grain tables",
+					   vm->max_gts);
 				return -EINVAL;
 			}
-			cap = cap ? 2 * cap : 256;
+			cap = MIN(cap ? 2 * cap : 256, vm->max_gts);
 			n = realloc(vm->gts, cap * sizeof(*n));
 			if (!n)
 				return -ENOMEM;
@@ -588,7 +597,7 @@ static int vmdk_map_footer(const struct iw_view *v, struct iw_report *r,
 
 /* The header fields we rely on, whatever the sniffer said. */
 static int vmdk_map_check_header(const struct iw_view *v, struct iw_report *r,
-				 const struct vmdk4_header *h)
+				 const struct vmdk4_header *h, bool extent)
 {
 	bool deflate = h->compress_algorithm == VMDK4_COMPRESSION_DEFLATE;
 	uint64_t file_sectors;
@@ -639,6 +648,22 @@ static int vmdk_map_check_header(const struct iw_view *v, struct iw_report *r,
 		return vmdk_map_fail(r, -EINVAL, IW_F_TRUNCATED,
 				     "the file is shorter than the header's "
 				     "overhead");
+	/* an extent of a descriptor file: qemu never reads its embedded
+	 * descriptor; none at all, or an area inside the file (grains must
+	 * keep off it) */
+	if (extent) {
+		if (h->desc_offset == 0 && h->desc_size == 0)
+			return 0;
+		if (h->desc_offset == 0 || h->desc_size == 0 ||
+		    h->desc_offset > UINT64_MAX / VMDK_SECTOR_SIZE ||
+		    h->desc_size > UINT64_MAX / VMDK_SECTOR_SIZE ||
+		    !range_ok(h->desc_offset * VMDK_SECTOR_SIZE,
+			      h->desc_size * VMDK_SECTOR_SIZE, v->size))
+			return vmdk_map_fail(r, -EINVAL, IW_F_BAD_FIELD,
+					     "the embedded descriptor area "
+					     "lies outside the file");
+		return 0;
+	}
 	/* the descriptor, at sector 1 where qemu reads it, at most 1 MiB */
 	if (h->desc_offset != 1 || h->desc_size == 0 ||
 	    h->desc_size > (VMDK_DESC_MAX_SIZE + 1) / VMDK_SECTOR_SIZE ||
@@ -669,8 +694,11 @@ static int vmdk_map_layout(struct vmdk_map *vm, uint64_t footer_off)
 	vm->file_size = v->size;
 
 	vmdk_map_add_meta(vm, 0, VMDK_SECTOR_SIZE, "header");
-	vmdk_map_add_meta(vm, VMDK_SECTOR_SIZE,
-			  h->desc_size * VMDK_SECTOR_SIZE, "descriptor");
+	/* checked: inside the file (no overflow), or both 0 */
+	if (h->desc_offset)
+		vmdk_map_add_meta(vm, h->desc_offset * VMDK_SECTOR_SIZE,
+				  h->desc_size * VMDK_SECTOR_SIZE,
+				  "descriptor");
 	if (footer_off)
 		vmdk_map_add_meta(vm, footer_off, VMDK4_FOOTER_SIZE, "footer");
 	if (!range_ok(vm->l.gd_offset, vm->l.gd_bytes, v->size))
@@ -715,8 +743,12 @@ static int vmdk_map_layout(struct vmdk_map *vm, uint64_t footer_off)
 	return vmdk_map_scan_gd(vm);
 }
 
-int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
-		     struct iw_map **ret)
+/* A hosted sparse extent over v: the whole disk of a single-file VMDK
+ * (extent false: its embedded descriptor and the sniffer's judgement are
+ * required), or one SPARSE extent of a descriptor file (extent true). */
+static int vmdk_map_open_sparse(const struct iw_view *v, struct iw_report *r,
+				bool extent, size_t max_gts,
+				struct iw_map **ret)
 {
 	uint8_t sector[VMDK_SECTOR_SIZE];
 	struct vmdk_map *vm;
@@ -733,10 +765,14 @@ int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
 				     IW_F_UNSUPPORTED_SUBFORMAT,
 				     "VMDK3 (COWD) extents are not converted");
 	if (got < 4 || get_be32(sector) != VMDK4_MAGIC)
-		return vmdk_map_fail(r, -EPROTONOSUPPORT,
-				     IW_F_UNSUPPORTED_SUBFORMAT,
-				     "not a sparse extent (a VMDK descriptor "
-				     "file keeps the data in other files)");
+		return vmdk_map_fail(r, extent ? -EINVAL : -EPROTONOSUPPORT,
+				     extent ? IW_F_BAD_FIELD
+					    : IW_F_UNSUPPORTED_SUBFORMAT,
+				     extent ? "a SPARSE extent that is not a "
+					      "hosted sparse (KDMV) file"
+					    : "not a sparse extent (a VMDK "
+					      "descriptor file keeps the data "
+					      "in other files)");
 	if (got < sizeof(sector))
 		return vmdk_map_fail(r, -EINVAL, IW_F_TRUNCATED,
 				     "no complete VMDK header");
@@ -744,6 +780,7 @@ int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
 	if (!vm)
 		return -ENOMEM;
 	vm->m = (struct iw_map){ .ops = &vmdk_map_ops, .view = v, .report = r };
+	vm->max_gts = max_gts;
 	vmdk4_parse_header(sector, &vm->h);
 	/* qemu reads a capacity-0 header with a descriptor as a descriptor
 	 * file, before any footer (vmdk_open_vmdk4) */
@@ -753,20 +790,36 @@ int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
 				    "a sparse file holding a descriptor file");
 		goto fail;
 	}
-	err = vmdk_map_sniff(v, r, sector, sizeof(sector));
-	if (err < 0)
-		goto fail;
+	if (!extent) {
+		err = vmdk_map_sniff(v, r, sector, sizeof(sector));
+		if (err < 0)
+			goto fail;
+	}
 	if (vm->h.gd_offset == VMDK4_GD_AT_END) {
+		/* qemu 7.2 reads an extent's footer at the size of the
+		 * descriptor file, not of the extent (vmdk_open_vmdk4 uses
+		 * bs->file): it cannot read such an extent right */
+		if (extent) {
+			err = vmdk_map_fail(r, -EPROTONOSUPPORT,
+					    IW_F_UNSUPPORTED_FEATURE,
+					    "a stream-optimized extent with its "
+					    "grain directory at the end (qemu "
+					    "reads its footer at the wrong "
+					    "place)");
+			goto fail;
+		}
 		err = vmdk_map_footer(v, r, &vm->h, &footer_off);
 		if (err < 0)
 			goto fail;
 	}
-	err = vmdk_map_check_header(v, r, &vm->h);
+	err = vmdk_map_check_header(v, r, &vm->h, extent);
 	if (err < 0)
 		goto fail;
-	err = vmdk_map_check_descriptor(v, r, &vm->h);
-	if (err < 0)
-		goto fail;
+	if (!extent) {
+		err = vmdk_map_check_descriptor(v, r, &vm->h);
+		if (err < 0)
+			goto fail;
+	}
 	err = vmdk_map_layout(vm, footer_off);
 	if (err < 0)
 		goto fail;
@@ -774,5 +827,22 @@ int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
 	return 0;
 fail:
 	vmdk_map_free(&vm->m);
+	return err;
+}
+
+int iw_map_open_vmdk(const struct iw_view *v, struct iw_report *r,
+		     struct iw_map **ret)
+{
+	return vmdk_map_open_sparse(v, r, false, VMDK_MAP_MAX_GTS, ret);
+}
+
+int vmdk_sparse_extent_open(const struct iw_view *v, struct iw_report *r,
+			    size_t max_gts, size_t *ret_n_gts,
+			    struct iw_map **ret)
+{
+	int err = vmdk_map_open_sparse(v, r, true, max_gts, ret);
+
+	if (err == 0)
+		*ret_n_gts = ((struct vmdk_map *)*ret)->n_gts;
 	return err;
 }
