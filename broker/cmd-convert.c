@@ -1,9 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * imgward convert [-f FMT] [-O raw|qcow2] [--progress[=bar|json]] SRC DST
+ * imgward convert --chain BASE,...,LEAF DST        (a VHD chain)
+ * imgward convert --extents EXT,... DESCRIPTOR DST (a multi-file VMDK)
+ * imgward convert --member NAME ARCHIVE DST        (an OVA or tar member)
  *
  * 1. judge SRC with the sniffer, exactly as `imgward probe`: anything not
- *    `safe` (or not FMT) is refused, with the findings;
+ *    `safe` (or not FMT) is refused, with the findings. For a multi-file
+ *    input every file the caller listed is opened here and judged (the
+ *    finding "needs another file" is set aside only when that file is
+ *    listed: lib/input-set.h), and a chain's links are checked;
  * 2. prepare DST: a regular file is written as an unnamed temporary file
  *    in DST's directory (O_TMPFILE) and linked into place only on success,
  *    so a failure leaves nothing at DST; a block device is written in
@@ -27,6 +33,8 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "formats/vhd-chain-map.h"
+#include "input-set.h"
 #include "input.h"
 #include "probe.h"
 
@@ -42,9 +50,22 @@ static void help(FILE *out)
 		"conversion succeeds), a block device (written in place), or -\n"
 		"(raw bytes to stdout).\n"
 		"\n"
+		"Multi-file inputs are converted only from files listed here,\n"
+		"never from names found inside an image:\n"
+		"  imgward convert --chain BASE.vhd,...,LEAF.vhd DST\n"
+		"  imgward convert --extents EXT1.vmdk,... DESCRIPTOR.vmdk DST\n"
+		"  imgward convert --member disk1.vmdk VM.ova DST\n"
+		"\n"
 		"Options:\n"
 		"  -f, --format FMT        what SRC is expected to be; anything\n"
 		"                          else is refused (qemu names, as probe)\n"
+		"      --chain LIST        a VHD differencing chain, base first,\n"
+		"                          comma-separated (repeatable); each\n"
+		"                          layer's parent must be the file before\n"
+		"      --extents LIST      the extent files of the VMDK descriptor\n"
+		"                          SRC, in the descriptor's order\n"
+		"      --member NAME       convert the member NAME of the tar or\n"
+		"                          OVA archive SRC\n"
 		"  -O, --output-format F   raw (default) or qcow2\n"
 		"      --cluster-size N    qcow2 output cluster size (default 65536)\n"
 		"      --threads N         worker threads (default: one per CPU)\n"
@@ -113,8 +134,9 @@ struct output {
 };
 
 /* read_back: the qcow2 writer reads its own L2 tables back */
-static int open_output(const char *dst, const struct input_file *in,
-		       bool read_back, struct output *o, struct iw_failure *f)
+static int open_output(const char *dst, const struct input_file *ins,
+		       size_t n_ins, bool read_back, struct output *o,
+		       struct iw_failure *f)
 {
 	int acc = read_back ? O_RDWR : O_WRONLY;
 	struct stat st;
@@ -132,10 +154,13 @@ static int open_output(const char *dst, const struct input_file *in,
 		return 0;
 	}
 	if (lstat(dst, &st) == 0) {
-		if (st.st_dev == in->st.st_dev && st.st_ino == in->st.st_ino) {
-			iw_fail(f, IW_E_USAGE,
-				"%s: the destination is the source", dst);
-			return -1;
+		for (size_t i = 0; i < n_ins; i++) {
+			if (st.st_dev == ins[i].st.st_dev &&
+			    st.st_ino == ins[i].st.st_ino) {
+				iw_fail(f, IW_E_USAGE,
+					"%s: the destination is a source", dst);
+				return -1;
+			}
 		}
 		if (S_ISBLK(st.st_mode)) {
 			uint64_t bytes;
@@ -276,6 +301,185 @@ static void close_output(struct output *o)
 	}
 }
 
+/* The last component of path: the name the caller gave a file. */
+static const char *base_name(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	return slash ? slash + 1 : path;
+}
+
+/* Append the comma-separated paths in list to *paths. */
+static int add_paths(const char *list, char ***paths, size_t *n,
+		     struct iw_failure *f)
+{
+	_cleanup_free_ char *copy = strdup(list);
+	char *save = NULL;
+
+	if (!copy) {
+		iw_fail(f, IW_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (char *p = strtok_r(copy, ",", &save); p;
+	     p = strtok_r(NULL, ",", &save)) {
+		char **grown;
+
+		if (*n >= IW_INPUT_SET_MAX_FILES) {
+			iw_fail(f, IW_E_USAGE, "more than %d files",
+				IW_INPUT_SET_MAX_FILES);
+			return -1;
+		}
+		grown = realloc(*paths, (*n + 1) * sizeof(**paths));
+		if (!grown || !(grown[*n] = strdup(p))) {
+			if (grown)
+				*paths = grown;
+			iw_fail(f, IW_E_INTERNAL, "out of memory");
+			return -1;
+		}
+		*paths = grown;
+		(*n)++;
+	}
+	return 0;
+}
+
+/* What the caller handed us, in the order the helper takes the fds. */
+struct job_inputs {
+	enum { IN_SINGLE, IN_CHAIN, IN_EXTENTS, IN_MEMBER } kind;
+	size_t n;		   /* files */
+	size_t n_judged;	   /* the first n_judged go to the sniffer */
+	char **paths;		   /* leaf first for a chain */
+	struct input_file *files;
+	json_object **probes;	   /* per judged file */
+	enum iw_input_role *roles; /* per judged file */
+	const char *member;	   /* IN_MEMBER */
+};
+
+static void job_inputs_done(struct job_inputs *j)
+{
+	for (size_t i = 0; i < j->n; i++) {
+		if (j->files && j->files[i].fd >= 0)
+			close(j->files[i].fd);
+		if (j->probes)
+			json_object_put(j->probes[i]);
+		free(j->paths[i]);
+	}
+	free(j->paths);
+	free(j->files);
+	free(j->probes);
+	free(j->roles);
+}
+
+/* Open every input and have the sniffer judge the ones it can judge.
+ * 0; 1 when an input is refused (*status set, findings printed); -1
+ * with f set. */
+static int judge_inputs(struct job_inputs *j,
+			const struct common_options *sniff_opts,
+			const char *expect, bool json, json_object *extra,
+			int *status, struct iw_failure *f)
+{
+	j->files = calloc(j->n, sizeof(*j->files));
+	j->probes = calloc(j->n, sizeof(*j->probes));
+	j->roles = calloc(j->n, sizeof(*j->roles));
+	if (!j->files || !j->probes || !j->roles) {
+		iw_fail(f, IW_E_INTERNAL, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < j->n; i++)
+		j->files[i].fd = -1;
+	for (size_t i = 0; i < j->n; i++)
+		if (input_open(j->paths[i], &j->files[i], f) < 0)
+			return -1;
+
+	/* Who is what. VMDK extents are not judged on their own: a FLAT
+	 * extent is guest bytes (whatever they look like), a SPARSE one is
+	 * half of an image (its descriptor is the listed SRC); the
+	 * converter's map checks each against the descriptor. */
+	switch (j->kind) {
+	case IN_SINGLE:
+		j->n_judged = 1;
+		j->roles[0] = IW_ROLE_SINGLE;
+		break;
+	case IN_CHAIN:
+		j->n_judged = j->n;
+		for (size_t i = 0; i < j->n; i++)
+			j->roles[i] = j->n == 1	      ? IW_ROLE_SINGLE
+				      : i + 1 < j->n ? IW_ROLE_CHAIN_CHILD
+						     : IW_ROLE_CHAIN_BASE;
+		break;
+	case IN_EXTENTS:
+		j->n_judged = 1;
+		j->roles[0] = IW_ROLE_DESCRIPTOR;
+		break;
+	case IN_MEMBER:
+		j->n_judged = 1;
+		j->roles[0] = IW_ROLE_ARCHIVE;
+		break;
+	}
+
+	for (size_t i = 0; i < j->n_judged; i++) {
+		/* -f names the member's format, not the archive's */
+		const char *e = j->kind == IN_MEMBER ? NULL : expect;
+
+		if (probe_input(sniff_opts, &j->files[i], e, NULL,
+				&j->probes[i], f) < 0)
+			return -1;
+	}
+
+	/* the links first: a chain listed the wrong way round is better
+	 * told so than that its base "needs a parent" */
+	if (j->kind == IN_CHAIN) {
+		char msg[512];
+
+		if (iw_vhd_chain_check(j->probes, j->n, msg, sizeof(msg)) < 0) {
+			fprintf(stderr,
+				"imgward: the chain is broken (chain-broken): "
+				"%s; not converting it\n",
+				msg);
+			if (json) {
+				iw_fail(f, IW_E_CONVERSION_REFUSED,
+					"chain-broken: %s", msg);
+				iw_report_failure(f, true, extra);
+			}
+			*status = verdict_exit(IW_UNSAFE);
+			return 1;
+		}
+	}
+
+	for (size_t i = 0; i < j->n_judged; i++) {
+		json_object *member = NULL;
+		const char *why = NULL;
+		enum iw_verdict v;
+
+		v = iw_input_verdict(j->probes[i], j->roles[i], j->member,
+				     &member, &why);
+		if (v == IW_SAFE && j->kind == IN_MEMBER && expect &&
+		    !iw_format_satisfies(jstr(member, "format"), NULL, 0,
+					 expect)) {
+			v = IW_UNSAFE;
+			why = "format-mismatch";
+		}
+		if (v == IW_SAFE)
+			continue;
+		fprintf(stderr, "imgward: %s is %s (%s); not converting it\n",
+			j->paths[i], iw_verdict_name(v), why ? why : "?");
+		print_findings(stderr, j->probes[i], "  ");
+		if (member)
+			print_findings(stderr, member, "  member: ");
+		if (json) {
+			json_object_object_add(extra, "probe",
+					       json_object_get(j->probes[i]));
+			iw_fail(f, IW_E_CONVERSION_REFUSED, "%s is %s (%s)",
+				j->paths[i], iw_verdict_name(v),
+				why ? why : "?");
+			iw_report_failure(f, true, extra);
+		}
+		*status = verdict_exit(v);
+		return 1;
+	}
+
+	return 0;
+}
+
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -286,6 +490,9 @@ int cmd_convert(int argc, char **argv)
 		{ "progress", optional_argument, NULL, 'p' },
 		{ "fsync", no_argument, NULL, 's' },
 		{ "json", no_argument, NULL, 'j' },
+		{ "chain", required_argument, NULL, 'C' },
+		{ "extents", required_argument, NULL, 'E' },
+		{ "member", required_argument, NULL, 'M' },
 		{ "help", no_argument, NULL, 'h' },
 		COMMON_LONG_OPTIONS,
 		{ 0 },
@@ -293,18 +500,21 @@ int cmd_convert(int argc, char **argv)
 	struct common_options sniff_opts, conv_opts;
 	struct helper_outcome outcome = { 0 };
 	struct helper_job job = { 0 };
-	struct input_file in = { .fd = -1 };
+	struct job_inputs in = { .kind = IN_SINGLE };
 	struct output out = { .fd = -1, .dir_fd = -1 };
 	struct convert_ctx ctx = { 0 };
 	struct iw_failure f = { 0 };
-	const char *expect = NULL, *oformat = "raw", *src, *dst;
-	const char *args[16];
-	char threads_arg[16] = "0", cluster_arg[16] = "65536";
-	json_object *probe = NULL, *extra = NULL, *res = NULL, *conv;
+	const char *expect = NULL, *oformat = "raw", *src = NULL, *dst;
+	const char *format;
+	_cleanup_free_ const char **args = NULL;
+	_cleanup_free_ int *fds = NULL;
+	char threads_arg[16] = "0", cluster_arg[16] = "65536", inputs_arg[16];
+	json_object *probe, *member = NULL, *extra = NULL, *res = NULL, *conv;
 	bool json = false, do_fsync = false;
 	uint64_t vsize, cluster = 65536, device_size = 0;
-	size_t na = 0;
-	int opt, status, fds[2];
+	char **chain = NULL, **extents = NULL;
+	size_t n_chain = 0, n_extents = 0, na = 0;
+	int opt, status, ret;
 
 	if (common_options_init(&sniff_opts, "sniff", &f) < 0 ||
 	    common_options_init(&conv_opts, "convert", &f) < 0)
@@ -317,7 +527,7 @@ int cmd_convert(int argc, char **argv)
 			if (!iw_format_name_known(expect)) {
 				iw_fail(&f, IW_E_USAGE,
 					"--format %s: unknown format", expect);
-				return iw_report_failure(&f, json, NULL);
+				goto fail_early;
 			}
 			break;
 		case 'O':
@@ -326,7 +536,7 @@ int cmd_convert(int argc, char **argv)
 				iw_fail(&f, IW_E_USAGE,
 					"-O %s: imgward writes raw or qcow2",
 					optarg);
-				return iw_report_failure(&f, json, NULL);
+				goto fail_early;
 			}
 			oformat = optarg;
 			break;
@@ -338,7 +548,7 @@ int cmd_convert(int argc, char **argv)
 				iw_fail(&f, IW_E_USAGE,
 					"--cluster-size: a power of two from 512 "
 					"to 2097152");
-				return iw_report_failure(&f, json, NULL);
+				goto fail_early;
 			}
 			cluster = v;
 			break;
@@ -349,7 +559,7 @@ int cmd_convert(int argc, char **argv)
 
 			if (*end || v < 1 || v > 8) {
 				iw_fail(&f, IW_E_USAGE, "--threads: 1 to 8");
-				return iw_report_failure(&f, json, NULL);
+				goto fail_early;
 			}
 			snprintf(threads_arg, sizeof(threads_arg), "%lu", v);
 			break;
@@ -366,7 +576,7 @@ int cmd_convert(int argc, char **argv)
 			else {
 				iw_fail(&f, IW_E_USAGE,
 					"--progress=%s: bar or json", optarg);
-				return iw_report_failure(&f, json, NULL);
+				goto fail_early;
 			}
 			break;
 		case 's':
@@ -375,30 +585,99 @@ int cmd_convert(int argc, char **argv)
 		case 'j':
 			json = true;
 			break;
+		case 'C':
+			if (add_paths(optarg, &chain, &n_chain, &f) < 0)
+				goto fail_early;
+			break;
+		case 'E':
+			if (add_paths(optarg, &extents, &n_extents, &f) < 0)
+				goto fail_early;
+			break;
+		case 'M':
+			if (!*optarg) {
+				iw_fail(&f, IW_E_USAGE, "--member: a name");
+				goto fail_early;
+			}
+			in.member = optarg;
+			break;
 		case 'h':
 			help(stdout);
-			return 0;
+			status = 0;
+			goto out_early;
 		case '?':
 			help(stderr);
-			return IW_EXIT_USAGE;
+			status = IW_EXIT_USAGE;
+			goto out_early;
 		default:
 			/* the sandbox options apply to both helpers */
 			if (common_options_parse(&sniff_opts, opt, optarg, &f) < 0 ||
 			    common_options_parse(&conv_opts, opt, optarg, &f) < 0)
-				return iw_report_failure(&f, json, NULL);
+				goto fail_early;
 		}
 	}
-	if (optind != argc - 2) {
-		iw_fail(&f, IW_E_USAGE, "convert takes SRC and DST");
-		fprintf(stderr, "Run 'imgward convert --help' for usage.\n");
-		return iw_report_failure(&f, json, NULL);
+	if (!!n_chain + !!n_extents + !!in.member > 1) {
+		iw_fail(&f, IW_E_USAGE,
+			"--chain, --extents and --member do not mix");
+		goto fail_early;
 	}
-	src = argv[optind];
-	dst = argv[optind + 1];
+	if (n_chain) {
+		if (optind != argc - 1) {
+			iw_fail(&f, IW_E_USAGE,
+				"convert --chain BASE,...,LEAF takes only DST");
+			fprintf(stderr,
+				"Run 'imgward convert --help' for usage.\n");
+			goto fail_early;
+		}
+		if (n_chain > IW_VHD_CHAIN_MAX_LAYERS) {
+			iw_fail(&f, IW_E_USAGE,
+				"--chain: at most %d layers",
+				IW_VHD_CHAIN_MAX_LAYERS);
+			goto fail_early;
+		}
+		/* listed base first; the helper takes the leaf first */
+		in.kind = IN_CHAIN;
+		in.n = n_chain;
+		in.paths = chain;
+		chain = NULL;
+		for (size_t i = 0; i < in.n / 2; i++) {
+			char *t = in.paths[i];
+			in.paths[i] = in.paths[in.n - 1 - i];
+			in.paths[in.n - 1 - i] = t;
+		}
+		src = in.paths[0];
+	} else {
+		if (optind != argc - 2) {
+			iw_fail(&f, IW_E_USAGE, "convert takes SRC and DST");
+			fprintf(stderr,
+				"Run 'imgward convert --help' for usage.\n");
+			goto fail_early;
+		}
+		src = argv[optind++];
+		if (n_extents + 1 > IW_INPUT_SET_MAX_FILES) {
+			iw_fail(&f, IW_E_USAGE, "--extents: at most %d files",
+				IW_INPUT_SET_MAX_FILES - 1);
+			goto fail_early;
+		}
+		in.paths = calloc(n_extents + 1, sizeof(*in.paths));
+		if (!in.paths || !(in.paths[0] = strdup(src))) {
+			iw_fail(&f, IW_E_INTERNAL, "out of memory");
+			goto fail_early;
+		}
+		in.n = 1;
+		for (size_t i = 0; i < n_extents; i++) {
+			in.paths[in.n++] = extents[i];
+			extents[i] = NULL;
+		}
+		in.kind = n_extents ? IN_EXTENTS
+			  : in.member ? IN_MEMBER
+				      : IN_SINGLE;
+	}
+	dst = argv[optind];
 	if (strcmp(dst, "-") == 0 && json) {
 		iw_fail(&f, IW_E_USAGE,
 			"--json and DST - both want stdout; drop --json");
-		return iw_report_failure(&f, false, NULL);
+		json = false;
+		goto fail_early;
 	}
 
 	extra = json_object_new_object();
@@ -409,36 +688,33 @@ int cmd_convert(int argc, char **argv)
 				       json_object_new_string(s ? s : "?"));
 		json_object_object_add(extra, "destination",
 				       json_object_new_string(d ? d : "?"));
-	}
-	if (input_open(src, &in, &f) < 0) {
-		status = iw_report_failure(&f, json, extra);
-		goto out;
+		if (in.member) {
+			_cleanup_free_ char *m =
+				iw_sanitize(in.member, strlen(in.member), NULL);
+			json_object_object_add(extra, "member",
+					       json_object_new_string(m ? m : "?"));
+		}
 	}
 
-	/* 1. the sniffer's judgement */
-	if (probe_input(&sniff_opts, &in, expect, NULL, &probe, &f) < 0) {
+	/* 1. the sniffer's judgement, of every file */
+	ret = judge_inputs(&in, &sniff_opts, expect, json, extra, &status,
+			   &f);
+	if (ret < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}
-	if (strcmp(jstr(probe, "verdict"), "safe") != 0) {
-		fprintf(stderr, "imgward: %s is %s; not converting it\n", src,
-			jstr(probe, "verdict"));
-		print_findings(stderr, probe, "  ");
-		if (json) {
-			json_object_object_add(extra, "probe",
-					       json_object_get(probe));
-			iw_fail(&f, IW_E_CONVERSION_REFUSED,
-				"the image is %s", jstr(probe, "verdict"));
-			iw_report_failure(&f, true, extra);
-		}
-		status = verdict_exit((enum iw_verdict)iw_verdict_from_name(
-			jstr(probe, "verdict")));
-		goto out;
-	}
-	vsize = (uint64_t)jint(probe, "virtual-size");
+	if (ret > 0)
+		goto out; /* refused: said so, status set */
+	probe = in.probes[0];
+	if (in.kind == IN_MEMBER)
+		(void)iw_input_verdict(probe, IW_ROLE_ARCHIVE, in.member,
+				       &member, NULL);
+	format = jstr(member ? member : probe, "format");
+	vsize = (uint64_t)jint(member ? member : probe, "virtual-size");
 
 	/* 2. the destination */
-	if (open_output(dst, &in, strcmp(oformat, "qcow2") == 0, &out, &f) < 0) {
+	if (open_output(dst, in.files, in.n, strcmp(oformat, "qcow2") == 0,
+			&out, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}
@@ -474,10 +750,21 @@ int cmd_convert(int argc, char **argv)
 		if (need < job.limits.file_size)
 			job.limits.file_size = need;
 	}
+	/* fds 0-3, the inputs, the output, and what libc may want */
+	if (job.limits.open_files < 4 + in.n + 1 + 8)
+		job.limits.open_files = 4 + in.n + 1 + 8;
+	args = calloc(16 + 2 * in.n, sizeof(*args));
+	fds = calloc(in.n + 1, sizeof(*fds));
+	if (!args || !fds) {
+		iw_fail(&f, IW_E_INTERNAL, "out of memory");
+		status = iw_report_failure(&f, json, extra);
+		goto out;
+	}
 	snprintf(cluster_arg, sizeof(cluster_arg), "%llu",
 		 (unsigned long long)cluster);
+	snprintf(inputs_arg, sizeof(inputs_arg), "%zu", in.n);
 	args[na++] = "--format";
-	args[na++] = jstr(probe, "format");
+	args[na++] = format;
 	args[na++] = "--output";
 	args[na++] = strcmp(oformat, "qcow2") == 0 ? "qcow2"
 		     : out.kind == OUT_FILE	      ? "file"
@@ -487,14 +774,27 @@ int cmd_convert(int argc, char **argv)
 	args[na++] = threads_arg;
 	args[na++] = "--cluster-size";
 	args[na++] = cluster_arg;
+	args[na++] = "--inputs";
+	args[na++] = inputs_arg;
+	if (in.kind == IN_MEMBER) {
+		args[na++] = "--member";
+		args[na++] = in.member;
+	}
+	for (size_t i = 1; in.kind == IN_EXTENTS && i < in.n; i++) {
+		/* the names the caller gave, for the map to compare with
+		 * the descriptor's extent lines (never to open) */
+		args[na++] = "--extent-name";
+		args[na++] = base_name(in.paths[i]);
+	}
 	if (ctx.progress != PROGRESS_NONE)
 		args[na++] = "--progress";
 	args[na] = NULL;
 	job.args = args;
-	fds[0] = in.fd;
-	fds[1] = out.fd;
+	for (size_t i = 0; i < in.n; i++)
+		fds[i] = in.files[i].fd;
+	fds[in.n] = out.fd;
 	job.fds = fds;
-	job.n_fds = 2;
+	job.n_fds = in.n + 1;
 	job.on_progress = on_progress;
 	job.userdata = &ctx;
 	if (helper_run(&job, &outcome, &f) < 0) {
@@ -514,8 +814,10 @@ int cmd_convert(int argc, char **argv)
 	}
 
 	res = json_object_get(extra);
-	json_object_object_add(res, "format",
-			       json_object_new_string(jstr(probe, "format")));
+	json_object_object_add(res, "format", json_object_new_string(format));
+	if (in.n > 1)
+		json_object_object_add(res, "files",
+				       json_object_new_int64((int64_t)in.n));
 	json_object_object_add(res, "output-format",
 			       json_object_new_string(oformat));
 	json_object_object_add(res, "virtual-size",
@@ -544,15 +846,23 @@ int cmd_convert(int argc, char **argv)
 						    JSON_C_TO_STRING_NOSLASHESCAPE));
 	else if (out.kind != OUT_STREAM)
 		fprintf(stderr, "imgward: converted %s (%s) to %s (%s)\n", src,
-			jstr(probe, "format"), dst, oformat);
+			format, dst, oformat);
 	status = 0;
 out:
 	close_output(&out);
 	json_object_put(res);
-	json_object_put(probe);
 	json_object_put(extra);
 	helper_outcome_done(&outcome);
-	if (in.fd >= 0)
-		close(in.fd);
+	goto out_early;
+fail_early:
+	status = iw_report_failure(&f, json, NULL);
+out_early:
+	job_inputs_done(&in);
+	for (size_t i = 0; chain && i < n_chain; i++)
+		free(chain[i]);
+	for (size_t i = 0; extents && i < n_extents; i++)
+		free(extents[i]);
+	free(chain);
+	free(extents);
 	return status;
 }

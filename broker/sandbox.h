@@ -10,10 +10,11 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "input-set.h"
 #include "job-limits.h"
 #include "util.h"
 
-#define IW_MAX_DATA_FDS 8
+#define IW_MAX_DATA_FDS (IW_INPUT_SET_MAX_FILES + 1)
 
 /* Where setup failed; sent to the parent over the status pipe. */
 enum sandbox_stage {

@@ -6,7 +6,12 @@
  * write-only (a new file, a block device, or a pipe). argv carries only
  * the broker's options:
  *   --format FMT --output file|device|stream|qcow2 [--threads N]
- *   [--progress] [--cluster-size BYTES]
+ *   [--progress] [--cluster-size BYTES] [--inputs N]
+ *   [--member NAME | --extent-name NAME...]
+ * With --inputs N, fds 4..4+N-1 are the files the caller listed (a VHD
+ * chain leaf first; a VMDK descriptor then its extents, whose names come
+ * as --extent-name) and the output is fd 4+N. --member: fd 4 is a tar or
+ * OVA archive and NAME the member to convert.
  * The worker threads start before the sandbox (lib/convert.h, pools), so
  * the seccomp policy has no clone; every thread enters Landlock itself and
  * the filter is loaded on all of them at once.
@@ -22,12 +27,15 @@
 #include <unistd.h>
 
 #include "convert.h"
+#include "formats/tar.h"
+#include "formats/vhd-chain-map.h"
+#include "formats/vmdk-extents-map.h"
 #include "helper.h"
+#include "input-set.h"
 #include "probe.h"
 #include "qcow2-writer.h"
 #include "view-fd.h"
 
-#define IW_FD_OUTPUT (IW_FD_INPUT + 1)
 
 struct progress_state {
 	bool enabled;
@@ -76,6 +84,111 @@ static int thread_enter_landlock(void)
 	return iw_landlock_deny_all(&st);
 }
 
+struct inputs {
+	size_t n;
+	int fds[IW_INPUT_SET_MAX_FILES];
+	uint64_t sizes[IW_INPUT_SET_MAX_FILES];
+	struct iw_view views[IW_INPUT_SET_MAX_FILES];
+	const struct iw_view *vp[IW_INPUT_SET_MAX_FILES];
+	const char *names[IW_INPUT_SET_MAX_FILES]; /* --extent-name */
+	size_t n_names;
+	const char *member;
+};
+
+/* A second look at each input the broker's sniffer judged, by the same
+ * rules (lib/input-set.h): a file changed in between is not trusted.
+ * Exits on refusal. */
+static void judge_again(struct inputs *in, const char *format)
+{
+	bool chain = in->n > 1 && in->n_names == 0;
+	size_t judged = chain ? in->n : 1;
+	json_object *reports[IW_INPUT_SET_MAX_FILES] = { 0 };
+	char msg[512];
+
+	for (size_t i = 0; i < judged; i++) {
+		enum iw_input_role role =
+			in->member	 ? IW_ROLE_ARCHIVE
+			: in->n_names	 ? IW_ROLE_DESCRIPTOR
+			: !chain	 ? IW_ROLE_SINGLE
+			: i + 1 < in->n ? IW_ROLE_CHAIN_CHILD
+					 : IW_ROLE_CHAIN_BASE;
+		const char *want = chain ? "vhd" : in->n_names ? "vmdk" : format;
+		json_object *member = NULL, *fmt;
+		const char *why = NULL, *got;
+		struct iw_report probe;
+		int ret;
+
+		if (iw_report_init(&probe) < 0)
+			iw_helper_fail("resource-limit", "out of memory");
+		ret = iw_probe(&in->views[i], &probe);
+		if (ret < 0)
+			iw_helper_fail(ret == -ENOMEM ? "resource-limit"
+						      : "io-error",
+				       "cannot read input %zu: %s", i,
+				       strerror(-ret));
+		reports[i] = iw_report_to_json(&probe);
+		iw_report_done(&probe);
+		if (!reports[i])
+			iw_helper_fail("resource-limit", "out of memory");
+		if (iw_input_verdict(reports[i], role, in->member, &member,
+				     &why) != IW_SAFE)
+			iw_helper_fail("refused", "input %zu is no longer safe "
+				       "(%s)", i, why ? why : "?");
+		if (!json_object_object_get_ex(member ? member : reports[i],
+					       "format", &fmt))
+			fmt = NULL;
+		got = fmt ? json_object_get_string(fmt) : "";
+		if (strcmp(got, want) != 0)
+			iw_helper_fail("refused", "input %zu is no longer a %s",
+				       i, want);
+		/* the map needs a read budget for the data, not a probe's */
+		in->views[i].own_budget = UINT64_MAX;
+	}
+	if (chain && iw_vhd_chain_check(reports, in->n, msg, sizeof(msg)) < 0)
+		iw_helper_fail("refused", "chain-broken: %s", msg);
+	for (size_t i = 0; i < judged; i++)
+		json_object_put(reports[i]);
+	for (size_t i = judged; i < in->n; i++)
+		in->views[i].own_budget = UINT64_MAX;
+}
+
+/* The block map over the inputs, as the broker described them. */
+static int open_map(struct inputs *in, const char *format, struct iw_report *r,
+		    struct iw_map **ret)
+{
+	if (in->member) {
+		static struct iw_view sub; /* outlives the map */
+		struct iw_map *inner;
+		uint64_t off = 0, size = 0;
+		const char *why = NULL;
+		int ret2 = tar_find_member(&in->views[0], in->member, &off,
+					   &size, &why);
+
+		if (ret2 == -ENOENT)
+			iw_finding(r, IW_F_BAD_ARCHIVE, "no member named so");
+		else if (ret2 == -EINVAL)
+			iw_finding(r, IW_F_BAD_ARCHIVE, "%s", why);
+		if (ret2 < 0)
+			return ret2 == -ENOENT ? -EINVAL : ret2;
+		ret2 = iw_view_init_sub(&sub, &in->views[0], off, size);
+		if (ret2 < 0) {
+			iw_finding(r, IW_F_TRUNCATED,
+				   "the member runs past the archive's end");
+			return -EINVAL;
+		}
+		ret2 = iw_map_open(format, &sub, r, &inner);
+		if (ret2 < 0)
+			return ret2;
+		return iw_map_shift(inner, off, ret);
+	}
+	if (in->n_names)
+		return iw_map_open_vmdk_extents(&in->views[0], in->names,
+						in->vp + 1, in->n - 1, r, ret);
+	if (in->n > 1)
+		return iw_map_open_vhd_chain(in->vp, in->n, r, ret);
+	return iw_map_open(format, &in->views[0], r, ret);
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -84,8 +197,12 @@ int main(int argc, char **argv)
 		{ "threads", required_argument, NULL, 't' },
 		{ "progress", no_argument, NULL, 'p' },
 		{ "cluster-size", required_argument, NULL, 'c' },
+		{ "inputs", required_argument, NULL, 'n' },
+		{ "member", required_argument, NULL, 'm' },
+		{ "extent-name", required_argument, NULL, 'e' },
 		{ 0 },
 	};
+	static struct inputs in = { .n = 1 };
 	struct iw_helper h = { .name = "convert" };
 	struct progress_state progress = { 0 };
 	struct iw_convert_opts co = { 0 };
@@ -96,11 +213,9 @@ int main(int argc, char **argv)
 	unsigned threads = 0;
 	uint32_t cluster_size = 65536;
 	struct iw_map *map = NULL;
-	struct iw_report r, probe;
-	struct iw_view v;
+	struct iw_report r;
 	json_object *msg, *res;
-	off_t end;
-	int opt, flags, ret;
+	int opt, flags, ret, out_fd;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -119,12 +234,28 @@ int main(int argc, char **argv)
 		case 'c':
 			cluster_size = (uint32_t)strtoul(optarg, NULL, 10);
 			break;
+		case 'n':
+			in.n = strtoul(optarg, NULL, 10);
+			if (in.n < 1 || in.n > IW_INPUT_SET_MAX_FILES)
+				iw_helper_fail("internal", "bad --inputs");
+			break;
+		case 'm':
+			in.member = optarg;
+			break;
+		case 'e':
+			if (in.n_names >= IW_INPUT_SET_MAX_FILES)
+				iw_helper_fail("internal", "too many extents");
+			in.names[in.n_names++] = optarg;
+			break;
 		default:
 			iw_helper_fail("internal", "bad arguments");
 		}
 	}
 	if (!format || !output)
 		iw_helper_fail("internal", "--format and --output are required");
+	if ((in.n_names && in.n_names != in.n - 1) ||
+	    (in.member && in.n != 1) || (in.member && in.n_names))
+		iw_helper_fail("internal", "inputs and names do not agree");
 	if (strcmp(output, "file") == 0)
 		co.output = IW_OUTPUT_FILE;
 	else if (strcmp(output, "device") == 0)
@@ -136,18 +267,26 @@ int main(int argc, char **argv)
 	else
 		iw_helper_fail("internal", "unknown output kind");
 
-	flags = fcntl(IW_FD_INPUT, F_GETFL);
-	if (flags < 0 || (flags & O_ACCMODE) != O_RDONLY)
-		iw_helper_fail("internal", "fd %d is not a read-only input",
-			       IW_FD_INPUT);
-	flags = fcntl(IW_FD_OUTPUT, F_GETFL);
+	for (size_t i = 0; i < in.n; i++) {
+		off_t end;
+
+		in.fds[i] = IW_FD_INPUT + (int)i;
+		flags = fcntl(in.fds[i], F_GETFL);
+		if (flags < 0 || (flags & O_ACCMODE) != O_RDONLY)
+			iw_helper_fail("internal",
+				       "fd %d is not a read-only input",
+				       in.fds[i]);
+		end = lseek(in.fds[i], 0, SEEK_END);
+		if (end < 0)
+			iw_helper_fail("io-error", "cannot measure input %zu: %s",
+				       i, strerror(errno));
+		in.sizes[i] = (uint64_t)end;
+	}
+	out_fd = IW_FD_INPUT + (int)in.n;
+	flags = fcntl(out_fd, F_GETFL);
 	if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY)
 		iw_helper_fail("internal", "fd %d is not a writable output",
-			       IW_FD_OUTPUT);
-	end = lseek(IW_FD_INPUT, 0, SEEK_END);
-	if (end < 0)
-		iw_helper_fail("io-error", "cannot measure the input: %s",
-			       strerror(errno));
+			       out_fd);
 
 	iw_helper_warm_up();
 	if (co.output == IW_OUTPUT_STREAM)
@@ -171,37 +310,33 @@ int main(int argc, char **argv)
 		_exit(1);
 
 	/* ---- untrusted input from here on ---- */
-	iw_view_init_fd(&v, IW_FD_INPUT, (uint64_t)end);
-	if (iw_report_init(&r) < 0 || iw_report_init(&probe) < 0)
+	for (size_t i = 0; i < in.n; i++) {
+		iw_view_init_fd(&in.views[i], in.fds[i], in.sizes[i]);
+		in.vp[i] = &in.views[i];
+	}
+	if (iw_report_init(&r) < 0)
 		iw_helper_fail("resource-limit", "out of memory");
+	judge_again(&in, format);
 
-	/* The broker's sniffer already judged this fd; judge it again here,
-	 * the same way, so a file changed in between is not trusted. */
-	ret = iw_probe(&v, &probe);
-	if (ret < 0)
-		iw_helper_fail(ret == -ENOMEM ? "resource-limit" : "io-error",
-			       "cannot read the image: %s", strerror(-ret));
-	if (probe.verdict != IW_SAFE || strcmp(probe.format, format) != 0)
-		iw_helper_fail("refused", "the image is no longer a safe %s",
-			       format);
-	iw_report_done(&probe);
-
-	v.own_budget = UINT64_MAX; /* converting reads what it must */
-	ret = iw_map_open(format, &v, &r, &map);
+	ret = open_map(&in, format, &r, &map);
 	if (ret == -EPROTONOSUPPORT)
 		iw_helper_fail("refused", "converting %s is not supported",
 			       format);
 	if (ret == -ENOMEM)
 		iw_helper_fail("resource-limit", "out of memory");
 
+	if (in.n > 1) {
+		co.src_fds = in.fds;
+		co.n_src_fds = in.n;
+	}
 	co.src_fd = IW_FD_INPUT;
-	co.dst_fd = IW_FD_OUTPUT;
+	co.dst_fd = out_fd;
 	co.pool = pool;
 	co.progress = send_progress;
 	co.userdata = &progress;
 	if (ret == 0 && co.output == IW_OUTPUT_SINK) {
-		ret = qcow2_writer_new(IW_FD_OUTPUT, map->virtual_size,
-				       cluster_size, &qw);
+		ret = qcow2_writer_new(out_fd, map->virtual_size, cluster_size,
+				       &qw);
 		if (ret == 0)
 			co.sink = qcow2_writer_sink(qw);
 	}

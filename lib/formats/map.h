@@ -109,6 +109,15 @@ int iw_map_open_vdi(const struct iw_view *v, struct iw_report *r,
 		    struct iw_map **ret);
 
 /*
+ * A map over a part of a file (an OVA member: a sub-view starting at base)
+ * seen from the whole file: the inner map's DATA and COMPRESSED host
+ * offsets, which are relative to its view, move up by base, so the engine
+ * can read them from the file's fd. Takes ownership of inner (freed with
+ * the wrapper, also on failure). 0 or -ENOMEM.
+ */
+int iw_map_shift(struct iw_map *inner, uint64_t base, struct iw_map **ret);
+
+/*
  * Decompress one unit: in[0..in_len) with codec into exactly out_len
  * bytes. Stops as soon as out_len bytes are produced (bytes after the
  * stream are slack, not an error); fewer bytes, or a corrupt stream, is

@@ -422,3 +422,64 @@ size_t tar_normalise_name(const char *name, size_t len, char *out,
 	}
 	return n;
 }
+
+int tar_find_member(const struct iw_view *v, const char *name,
+		    uint64_t *offset, uint64_t *size, const char **why)
+{
+	struct tar_cursor c = { 0 };
+	size_t name_len = strlen(name), want_len;
+	char want[512], norm[512];
+	bool found = false;
+	unsigned same = 0;
+	int r = 0;
+
+	*why = NULL;
+	/* names longer than this are not images anyone converts */
+	if (name_len >= sizeof(want)) {
+		*why = "the member name is too long";
+		return -EINVAL;
+	}
+	want_len = tar_normalise_name(name, name_len, want, sizeof(want));
+	for (unsigned i = 0; i < TAR_FIND_MAX_MEMBERS; i++) {
+		struct tar_member m = { 0 };
+		size_t n;
+
+		r = tar_next(v, &c, &m);
+		if (r < 0)
+			return r;
+		if (r != TAR_NEXT_MEMBER) {
+			tar_member_done(&m);
+			if (r == TAR_NEXT_END || r == TAR_NEXT_EOF)
+				break;
+			*why = c.error ? c.error : "the archive is malformed";
+			return -EINVAL;
+		}
+		n = tar_normalise_name(m.name, m.name_len, norm, sizeof(norm));
+		if (n == want_len && memcmp(norm, want, n) == 0) {
+			/* "./disk.vmdk" and "disk.vmdk": which one a tool
+			 * extracts depends on the tool */
+			if (++same > 1) {
+				*why = "two members have that name";
+				tar_member_done(&m);
+				return -EINVAL;
+			}
+			if (m.name_len == name_len &&
+			    memcmp(m.name, name, name_len) == 0) {
+				if (m.type != TAR_TYPE_REGULAR) {
+					*why = "the member is not a regular file";
+					tar_member_done(&m);
+					return -EINVAL;
+				}
+				found = true;
+				*offset = m.data_offset;
+				*size = m.size;
+			}
+		}
+		tar_member_done(&m);
+		if (i + 1 == TAR_FIND_MAX_MEMBERS) {
+			*why = "the archive has too many members";
+			return -EINVAL;
+		}
+	}
+	return found ? 0 : -ENOENT;
+}

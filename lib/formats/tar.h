@@ -110,4 +110,18 @@ int tar_next(const struct iw_view *v, struct tar_cursor *c,
 size_t tar_normalise_name(const char *name, size_t len, char *out,
 			  size_t out_len);
 
+/* Members tar_find_member walks before giving up: as the sniffer's walk. */
+#define TAR_FIND_MAX_MEMBERS 10000
+
+/*
+ * The data of the regular member named exactly name (as the archive
+ * stores it: what `imgward probe` lists). 0 with *offset and *size set;
+ * -ENOENT if there is none; -EINVAL with *why set when the archive is
+ * malformed, the member is not a regular file laid out as plain bytes
+ * (links, GNU sparse members, ...), or another member has the same
+ * normalised name; -ENOMEM, -EIO.
+ */
+int tar_find_member(const struct iw_view *v, const char *name,
+		    uint64_t *offset, uint64_t *size, const char **why);
+
 #endif

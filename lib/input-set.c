@@ -1,0 +1,235 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "input-set.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+static const char *str_of(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
+}
+
+/* Does role explain (make harmless) a finding with this code? */
+static bool explained(enum iw_input_role role, int code)
+{
+	switch (role) {
+	case IW_ROLE_CHAIN_CHILD:
+		/* the parent is the next listed file, checked by UUID */
+		return code == IW_F_PARENT_REFERENCE;
+	case IW_ROLE_DESCRIPTOR:
+		/* the extents are the listed files, checked by name, order
+		 * and size; "keeps the data in other files" is the same
+		 * fact seen from createType */
+		return code == IW_F_EXTERNAL_EXTENT ||
+		       code == IW_F_UNSUPPORTED_SUBFORMAT;
+	case IW_ROLE_ARCHIVE:
+		/* "extract the image first": the member is named */
+		return code == IW_F_ARCHIVE;
+	case IW_ROLE_SINGLE:
+	case IW_ROLE_CHAIN_BASE:
+		break;
+	}
+	return false;
+}
+
+static enum iw_verdict worse(enum iw_verdict a, enum iw_verdict b)
+{
+	return a > b ? a : b;
+}
+
+/* The chosen member among report's children: NULL if absent or named
+ * twice (the sniffer also flags duplicates; this does not rely on it). */
+static json_object *find_member(json_object *report, const char *member,
+				const char **why)
+{
+	json_object *children, *found = NULL;
+	size_t n;
+
+	if (!member || !json_object_object_get_ex(report, "children",
+						  &children) ||
+	    !json_object_is_type(children, json_type_array)) {
+		*why = "the archive has no such member";
+		return NULL;
+	}
+	n = json_object_array_length(children);
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(children, i);
+		const char *name = str_of(c, "name");
+		const char *role = str_of(c, "role");
+
+		if (!name || !role || strcmp(role, "member") != 0 ||
+		    strcmp(name, member) != 0)
+			continue;
+		if (found) {
+			*why = "the archive holds two members of that name";
+			return NULL;
+		}
+		found = c;
+	}
+	if (!found)
+		*why = "the archive has no such member (or it was not inspected)";
+	return found;
+}
+
+enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
+				 const char *member, json_object **ret_member,
+				 const char **why)
+{
+	enum iw_verdict listed = IW_SAFE, stated, v;
+	const char *dummy, *vname;
+	json_object *findings;
+	size_t n;
+
+	if (!why)
+		why = &dummy;
+	*why = NULL;
+	if (ret_member)
+		*ret_member = NULL;
+	vname = str_of(report, "verdict");
+	if (!vname || iw_verdict_from_name(vname) < 0) {
+		*why = "the report has no verdict";
+		return IW_INVALID;
+	}
+	stated = (enum iw_verdict)iw_verdict_from_name(vname);
+	if (!json_object_object_get_ex(report, "findings", &findings) ||
+	    !json_object_is_type(findings, json_type_array)) {
+		*why = "the report has no findings";
+		return IW_INVALID;
+	}
+	v = IW_SAFE;
+	n = json_object_array_length(findings);
+	for (size_t i = 0; i < n; i++) {
+		json_object *f = json_object_array_get_idx(findings, i);
+		const char *name = str_of(f, "code");
+		int code = name ? iw_code_from_name(name) : -1;
+		enum iw_verdict fv;
+
+		if (code < 0) {
+			*why = "a finding with an unknown code";
+			return IW_INVALID;
+		}
+		fv = iw_verdict_of_class(iw_code_class((enum iw_code)code));
+		listed = worse(listed, fv);
+		if (fv == IW_SAFE || explained(role, code))
+			continue;
+		if (fv > v) {
+			v = fv;
+			*why = name;
+		}
+	}
+	/* findings beyond the report's cap are counted in its verdict but
+	 * not listed: nothing can explain those */
+	if (stated > listed) {
+		*why = "findings past the report's limit";
+		v = worse(v, stated);
+	}
+	if (role == IW_ROLE_ARCHIVE && v == IW_SAFE) {
+		const char *mwhy = NULL;
+		json_object *m = find_member(report, member, &mwhy);
+		const char *mv = m ? str_of(m, "verdict") : NULL;
+
+		if (!m) {
+			*why = mwhy;
+			return IW_INVALID;
+		}
+		if (!mv || strcmp(mv, "safe") != 0) {
+			*why = "the member itself is not safe";
+			return mv && iw_verdict_from_name(mv) > 0
+				       ? (enum iw_verdict)iw_verdict_from_name(mv)
+				       : IW_INVALID;
+		}
+		if (ret_member)
+			*ret_member = m;
+	}
+	return v;
+}
+
+static const char *fs_str(json_object *report, const char *key)
+{
+	json_object *fs, *data;
+
+	if (!json_object_object_get_ex(report, "format-specific", &fs) ||
+	    !json_object_object_get_ex(fs, "data", &data))
+		return NULL;
+	return str_of(data, key);
+}
+
+static int chain_ok(json_object *const *reports, size_t n, char *msg,
+		    size_t msg_len)
+{
+	if (n == 0) {
+		snprintf(msg, msg_len, "an empty chain");
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *fmt = str_of(reports[i], "format");
+		const char *type = fs_str(reports[i], "disk-type");
+		bool diff = type && strcmp(type, "differencing") == 0;
+
+		if (!fmt || strcmp(fmt, "vhd") != 0) {
+			snprintf(msg, msg_len,
+				 "layer %zu (from the leaf) is %s, not a VHD", i,
+				 fmt ? fmt : "unknown");
+			return -1;
+		}
+		if (!type) {
+			snprintf(msg, msg_len,
+				 "layer %zu (from the leaf) has no disk type", i);
+			return -1;
+		}
+		if (i + 1 < n && !diff) {
+			snprintf(msg, msg_len,
+				 "layer %zu (from the leaf) is a %s disk: only "
+				 "the base may be other than differencing",
+				 i, type);
+			return -1;
+		}
+		if (i + 1 == n && diff) {
+			snprintf(msg, msg_len,
+				 "the base is a differencing disk: its parent "
+				 "is not listed");
+			return -1;
+		}
+	}
+	for (size_t i = 0; i + 1 < n; i++) {
+		const char *parent = fs_str(reports[i], "parent-uuid");
+		const char *next = fs_str(reports[i + 1], "unique-id");
+
+		if (!parent || !next || strcmp(parent, next) != 0) {
+			snprintf(msg, msg_len,
+				 "layer %zu (from the leaf) names parent %s, but "
+				 "the next file listed is %s",
+				 i, parent ? parent : "?", next ? next : "?");
+			return -1;
+		}
+	}
+	return 0;
+}
+
+int iw_vhd_chain_check(json_object *const *reports, size_t n, char *msg,
+		       size_t msg_len)
+{
+	json_object *rev[IW_INPUT_SET_MAX_FILES];
+	char ignored[8];
+	size_t len;
+
+	if (chain_ok(reports, n, msg, msg_len) == 0)
+		return 0;
+	/* the commonest mistake: the files listed leaf first */
+	if (n < 2 || n > IW_INPUT_SET_MAX_FILES)
+		return -1;
+	for (size_t k = 0; k < n; k++)
+		rev[k] = reports[n - 1 - k];
+	len = strlen(msg);
+	if (chain_ok(rev, n, ignored, sizeof(ignored)) == 0 && len < msg_len)
+		snprintf(msg + len, msg_len - len,
+			 " (the files link up the other way round: list the "
+			 "base first)");
+	return -1;
+}

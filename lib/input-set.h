@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Judging the files of a multi-file input the caller listed explicitly.
+ *
+ * The sniffer judges one file at a time, and rightly calls a VHD
+ * differencing disk unsafe (it needs a parent), a VMDK descriptor unsafe
+ * (it names extents) and an OVA unsupported (it is an archive). When the
+ * caller lists the parent, the extents or the member, the converter opens
+ * only those files — never a name read from an image — so the finding
+ * that said "this needs another file" is explained, and only that one.
+ * Every other finding still counts.
+ *
+ * Both the broker (on the sniffer's validated JSON) and the converter (on
+ * its own second look at each fd) use these rules, on the same JSON shape
+ * (iw_report_to_json), so they cannot drift apart.
+ */
+#ifndef IW_INPUT_SET_H
+#define IW_INPUT_SET_H
+
+#include <json-c/json.h>
+#include <stddef.h>
+
+#include "report.h"
+
+enum iw_input_role {
+	IW_ROLE_SINGLE,	      /* one image on its own: must be safe */
+	IW_ROLE_CHAIN_CHILD,  /* a VHD layer whose parent is listed */
+	IW_ROLE_CHAIN_BASE,   /* the base of a listed VHD chain */
+	IW_ROLE_DESCRIPTOR,   /* a VMDK descriptor whose extents are listed */
+	IW_ROLE_ARCHIVE,      /* a tar/OVA one of whose members is named */
+};
+
+/* The most files one input may consist of: a VMDK split into 2 GiB
+ * extents needs 256 for a 512 GiB disk; a VHD chain has its own, lower
+ * cap (IW_VHD_CHAIN_MAX_LAYERS). Each is an fd in the converter. */
+#define IW_INPUT_SET_MAX_FILES 256
+
+/*
+ * The verdict of report (a probe report object) for a file in role, once
+ * the findings role explains are set aside. A report whose verdict is
+ * worse than its listed findings (some were dropped at the report's cap)
+ * keeps its verdict: an unlisted finding cannot be explained. For
+ * IW_ROLE_ARCHIVE, member names the chosen member: its child report must
+ * be a safe image (returned in *ret_member, borrowed from report), and a
+ * missing or duplicated member is IW_INVALID. *why (if not NULL) points to
+ * the first unexplained finding's code, or a short reason.
+ */
+enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
+				 const char *member, json_object **ret_member,
+				 const char **why);
+
+/*
+ * Check that probe reports of a VHD chain, leaf first, link up: every
+ * layer a VHD, every layer but the last a differencing disk whose
+ * parent-uuid is the next layer's unique-id, the last not differencing.
+ * 0, or -1 with a message in msg. A reversed list is recognised and said
+ * so.
+ */
+int iw_vhd_chain_check(json_object *const *reports, size_t n, char *msg,
+		       size_t msg_len);
+
+#endif

@@ -1,0 +1,102 @@
+#!/bin/bash
+# Multi-file inputs through the whole path (broker, sniffer, converter in
+# its sandbox): a VHD chain given with --chain, an OVA member given with
+# --member, a multi-file VMDK given with --extents. Only listed files are
+# read; every file is judged; links are checked; a refusal leaves nothing
+# at DST.
+. "$(dirname "$0")/functions.sh"
+requires jq
+requires qemu-img
+requires python3
+
+GEN="python3 $top/tests/images/vhd-chain.py"
+conv() {
+	"$IMGWARD" convert "$@" 2>"$tmp/err" >"$tmp/stdout"
+	rc=$?
+}
+# chain_args NAME: --chain BASE,...,LEAF for a chain vhd-chain.py made
+chain_args() {
+	tac "$tmp/$1.files" | paste -sd, -
+}
+
+# ---- VHD chains -----------------------------------------------------------
+for sc in dyn1 fixed2 partial smaller-parent layers32; do
+	$GEN "$tmp" "$sc"
+	conv --chain "$(chain_args "$sc")" "$tmp/$sc.out"
+	check "--chain $sc converts" test "$rc" = 0
+	check "... to the disk the model computes" cmp -s "$tmp/$sc.out" "$tmp/$sc.raw"
+done
+$GEN "$tmp" dyn1
+conv --json --chain "$(chain_args dyn1)" "$tmp/j.out"
+check "--json: the result counts the files" jq_is "$(cat "$tmp/stdout")" '.files' 2
+check "--json: the converter kept its sandbox" \
+	jq_is "$(cat "$tmp/stdout")" '.sandbox.seccomp + " " + .sandbox.capabilities' "filter none"
+conv --chain "$(head -1 "$tmp/dyn1.files"),$(tail -1 "$tmp/dyn1.files" | tr -d '\n')" -f vpc "$tmp/ff.out"
+check "a chain listed leaf first is refused (status 1)" test "$rc" = 1
+check "... saying to list the base first" grep -q "list the base first" "$tmp/err"
+check "... and nothing is at DST" test ! -e "$tmp/ff.out"
+conv --chain "$(chain_args dyn1)" -f qcow2 "$tmp/ff.out"
+check "-f naming another format refuses the chain" test "$rc" = 1
+conv --chain "$(head -1 "$tmp/dyn1.files")" "$tmp/ff.out"
+check "a differencing disk without its parent is refused" test "$rc" = 1
+check "... saying its parent is not listed" grep -q "parent is not listed" "$tmp/err"
+$GEN "$tmp" wrong-uuid
+conv --chain "$(chain_args wrong-uuid)" "$tmp/ff.out"
+check "a chain whose parent UUID does not match is refused" test "$rc" = 1
+check "... as chain-broken" grep -q "chain-broken" "$tmp/err"
+check "... and nothing is at DST" test ! -e "$tmp/ff.out"
+$GEN "$tmp" diff-base
+conv --chain "$(chain_args diff-base)" "$tmp/ff.out"
+check "a chain whose base is differencing is refused" test "$rc" = 1
+$GEN "$tmp" bitmap-past-eof
+conv --json --chain "$(chain_args bitmap-past-eof)" "$tmp/ff.out"
+check "a chain whose layer is broken is refused" test "$rc" != 0
+check "... and nothing is at DST" test ! -e "$tmp/ff.out"
+conv --chain "$(chain_args dyn1)" "$tmp/extra" "$tmp/ff.out"
+check "--chain takes DST only (status 64)" test "$rc" = 64
+conv --chain "$(chain_args dyn1)" --member x "$tmp/ff.out"
+check "--chain and --member do not mix (status 64)" test "$rc" = 64
+conv --chain "$(chain_args dyn1),$tmp/missing.vhd" "$tmp/ff.out"
+check "a listed file that does not exist: status 66" test "$rc" = 66
+conv --chain "$(chain_args dyn1)" "$(head -1 "$tmp/dyn1.files")"
+check "DST that is one of the listed files is refused (status 64)" test "$rc" = 64
+
+# ---- OVA members -----------------------------------------------------------
+python3 - "$tmp/disk.raw" <<'EOF'
+import os, sys
+with open(sys.argv[1], "wb") as f:
+    f.truncate(24 * 2**20)
+    f.seek(0); f.write(os.urandom(2**20 + 512))
+    f.seek(9 * 2**20); f.write(bytes([0xa5]) * 300000)
+EOF
+qemu-img convert -q -f raw -O vmdk -o subformat=streamOptimized "$tmp/disk.raw" "$tmp/disk.vmdk"
+python3 "$top/tests/images/tar-gen.py" ova "$tmp/vm.ova" "$tmp/disk.vmdk"
+conv --member disk.vmdk "$tmp/vm.ova" "$tmp/m.out"
+check "--member converts an OVA's disk" test "$rc" = 0
+check "... byte for byte" cmp -s "$tmp/m.out" "$tmp/disk.raw"
+conv --member disk.vmdk -f vmdk "$tmp/vm.ova" "$tmp/m2.out"
+check "-f names the member's format" test "$rc" = 0
+conv --member disk.vmdk -f qcow2 "$tmp/vm.ova" "$tmp/m3.out"
+check "-f naming another format refuses the member" test "$rc" = 1
+check "... and nothing is at DST" test ! -e "$tmp/m3.out"
+conv --member other.vmdk "$tmp/vm.ova" "$tmp/m3.out"
+check "a member that is not there is refused" test "$rc" != 0
+check "... saying so" grep -q "no such member" "$tmp/err"
+conv "$tmp/vm.ova" "$tmp/m3.out"
+check "an OVA without --member is refused (unsupported: status 3)" test "$rc" = 3
+qemu-img convert -q -f raw -O qcow2 "$tmp/disk.raw" "$tmp/disk.qcow2"
+python3 "$top/tests/images/tar-gen.py" chain "$tmp/two.tar" "a.qcow2=$tmp/disk.qcow2" "b.img=$tmp/disk.raw"
+conv --member a.qcow2 "$tmp/two.tar" "$tmp/t.out"
+check "--member converts a qcow2 member of a plain tar" test "$rc" = 0
+check "... byte for byte" cmp -s "$tmp/t.out" "$tmp/disk.raw"
+conv --member b.img "$tmp/two.tar" - >/dev/null
+check "... and a raw member, streamed" cmp -s "$tmp/stdout" "$tmp/disk.raw"
+python3 "$top/tests/images/tar-gen.py" traversal "$tmp/bad.tar"
+conv --member ok.txt "$tmp/bad.tar" "$tmp/t2.out"
+check "an archive with an unsafe member is refused whole" test "$rc" = 1
+check "... and nothing is at DST" test ! -e "$tmp/t2.out"
+printf 'not a tar' > "$tmp/plain"
+conv --member x "$tmp/plain" "$tmp/t3.out"
+check "--member on a file that is no archive is refused" test "$rc" != 0
+
+finish
