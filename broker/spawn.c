@@ -682,6 +682,49 @@ static const char *helper_error_code(json_object *m, enum iw_error *ret)
 	return code;
 }
 
+/* The first findings of an error message's report (a converter's block
+ * map says what is wrong with the image), as " (code: detail; ...)" for
+ * the failure message; "" when there are none. Untrusted: only known
+ * codes, details sanitised and cut short. */
+static void error_findings(json_object *terminal, char *buf, size_t len)
+{
+	json_object *rep, *findings;
+	size_t used = 0, n;
+
+	buf[0] = '\0';
+	if (!json_object_object_get_ex(terminal, "report", &rep) ||
+	    !json_object_object_get_ex(rep, "findings", &findings) ||
+	    !json_object_is_type(findings, json_type_array))
+		return;
+	n = json_object_array_length(findings);
+	for (size_t i = 0; i < n && i < 3; i++) {
+		json_object *fi = json_object_array_get_idx(findings, i);
+		json_object *c, *d;
+		const char *code, *detail;
+		_cleanup_free_ char *clean = NULL;
+		int w;
+
+		if (!json_object_object_get_ex(fi, "code", &c) ||
+		    !json_object_object_get_ex(fi, "detail", &d) ||
+		    !json_object_is_type(c, json_type_string) ||
+		    !json_object_is_type(d, json_type_string))
+			continue;
+		code = json_object_get_string(c);
+		if (iw_code_from_name(code) < 0)
+			continue;
+		detail = json_object_get_string(d);
+		clean = iw_sanitize(detail, MIN(strlen(detail), (size_t)120),
+				    NULL);
+		w = snprintf(buf + used, len - used, "%s%s: %s",
+			     used ? "; " : " (", code, clean ? clean : "?");
+		if (w < 0 || (size_t)w >= len - used - 1)
+			break;
+		used += (size_t)w;
+	}
+	if (used)
+		snprintf(buf + used, len - used, ")");
+}
+
 int helper_run(const struct helper_job *job, struct helper_outcome *out,
 	       struct iw_failure *f)
 {
@@ -937,9 +980,12 @@ reap:
 		{
 			_cleanup_free_ char *ccode =
 				iw_sanitize(hcode, MIN(strlen(hcode), (size_t)40), NULL);
-			iw_fail(f, code, "helper imgward-%s failed (%s): %s",
+			char why[320];
+
+			error_findings(terminal, why, sizeof(why));
+			iw_fail(f, code, "helper imgward-%s failed (%s): %s%s",
 				job->helper, ccode ? ccode : "?",
-				clean ? clean : "no message");
+				clean ? clean : "no message", why);
 		}
 		goto fail;
 	}

@@ -99,4 +99,28 @@ printf 'not a tar' > "$tmp/plain"
 conv --member x "$tmp/plain" "$tmp/t3.out"
 check "--member on a file that is no archive is refused" test "$rc" != 0
 
+# ---- multi-file VMDK --------------------------------------------------------
+qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentSparse "$tmp/split.vmdk" 3G
+qemu-io -f vmdk -c 'write -P 0x33 100M 3M' -c 'write -P 0x44 2047M 2M' "$tmp/split.vmdk" >/dev/null
+qemu-img convert -f vmdk -O raw "$tmp/split.vmdk" "$tmp/split.ref"
+conv --extents "$tmp/split-s001.vmdk,$tmp/split-s002.vmdk" "$tmp/split.vmdk" "$tmp/split.out"
+check "--extents converts a twoGbMaxExtentSparse VMDK" test "$rc" = 0
+check "... as qemu-img does" cmp -s "$tmp/split.out" "$tmp/split.ref"
+conv --extents "$tmp/split-s002.vmdk" --extents "$tmp/split-s001.vmdk" "$tmp/split.vmdk" "$tmp/split2.out"
+check "extents in the wrong order are refused" test "$rc" = 65
+check "... naming the extent line and the file" grep -q 'chain-broken: extent 1: line .* names "split-s001.vmdk"' "$tmp/err"
+check "... and nothing is at DST" test ! -e "$tmp/split2.out"
+conv --extents "$tmp/split-s001.vmdk" "$tmp/split.vmdk" "$tmp/split2.out"
+check "a missing extent is refused" test "$rc" = 65
+conv "$tmp/split.vmdk" "$tmp/split2.out"
+check "a descriptor without --extents is refused as unsafe (status 1)" test "$rc" = 1
+check "... for its external-extent" grep -q "external-extent" "$tmp/err"
+qemu-img create -q -f vmdk -o subformat=monolithicFlat "$tmp/flat.vmdk" 64M
+qemu-io -f vmdk -c 'write -P 0x55 1M 3M' "$tmp/flat.vmdk" >/dev/null
+qemu-img convert -f vmdk -O raw "$tmp/flat.vmdk" "$tmp/flat.ref"
+conv -O qcow2 --extents "$tmp/flat-flat.vmdk" -f vmdk "$tmp/flat.vmdk" "$tmp/flat.qcow2"
+check "--extents with a monolithicFlat VMDK, to qcow2" test "$rc" = 0
+qemu-img convert -f qcow2 -O raw "$tmp/flat.qcow2" "$tmp/flat.back"
+check "... converts back to what qemu-img reads" cmp -s "$tmp/flat.back" "$tmp/flat.ref"
+
 finish

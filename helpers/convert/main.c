@@ -360,8 +360,12 @@ int main(int argc, char **argv)
 						       ? "refused"
 					       : ret == -ENOMEM ? "resource-limit"
 								: "io-error"));
-		json_object_object_add(msg, "message",
-				       json_object_new_string(strerror(-ret)));
+		json_object_object_add(
+			msg, "message",
+			json_object_new_string(
+				ret == -EINVAL	  ? "the image cannot be converted"
+				: ret == -EBADMSG ? "a compressed block is corrupt"
+						  : strerror(-ret)));
 		json_object_object_add(msg, "report", rep);
 		(void)iw_helper_send(msg);
 		_exit(1);
