@@ -128,7 +128,9 @@ refused "vhdx: block on the log" vhdx "$tmp/x4.vhdx" table-overlap
 cp "$tmp/x.vhdx" "$tmp/x5.vhdx"; $VHDXPY bat "$tmp/x5.vhdx" 0 4
 refused "vhdx: invalid block state" vhdx "$tmp/x5.vhdx" bad-field
 cp "$tmp/x.vhdx" "$tmp/x6.vhdx"; $VHDXPY header "$tmp/x6.vhdx" which=both log_guid=random
-refused "vhdx: log to replay" vhdx "$tmp/x6.vhdx" log-replay-needed
+# a log GUID over a log with no valid entry: nothing to replay, qemu opens
+# it as it is (dirty logs: tests/test-convert-vhdx-log.sh)
+same_as_qemu "vhdx: log GUID set, no valid log entry" vhdx vhdx "$tmp/x6.vhdx"
 cp "$tmp/x.vhdx" "$tmp/x7.vhdx"; $VHDXPY parent "$tmp/x7.vhdx"
 refused "vhdx: differencing disk" vhdx "$tmp/x7.vhdx" parent-reference
 cp "$tmp/x.vhdx" "$tmp/x8.vhdx"; $VHDXPY meta "$tmp/x8.vhdx" logical value=4096

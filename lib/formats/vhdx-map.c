@@ -13,8 +13,13 @@
  *  - PARTIALLY_PRESENT (7): -EIO (it only exists in differencing disks,
  *    whose sector bitmaps say which sectors come from the parent): we
  *    refuse it, like any other state.
- * Refused at open: a log that needs replaying (log-replay-needed: we do
- * not replay it), a parent (has-parent), a logical sector size other
+ * A dirty log is replayed in memory by vhdx_parse (vhdx-log.c): the BAT
+ * is then read through the replayed file's view, and every extent of the
+ * replayed file is turned into extents of the real one (log sectors,
+ * zeros, or the same offset) by vhdx_log_locate, so the engine keeps
+ * reading the real fd - what `qemu-img check -r all` then convert gives.
+ * Refused at open: a log we cannot replay (its findings), a parent
+ * (has-parent), a logical sector size other
  * than 512 (qemu mixes 512-byte and logical sectors in its arithmetic, so
  * what it would return for 4096 is not something to copy).
  * Every FULLY_PRESENT entry we use is checked on use: past the 1 MiB
@@ -28,6 +33,7 @@
 #include "../bytes.h"
 #include "../util.h"
 #include "map.h"
+#include "vhdx-log.h"
 #include "vhdx.h"
 #include "vxmap-common.h"
 
@@ -36,6 +42,7 @@ struct vhdx_map {
 	struct vhdx_info info;
 	const struct vhdx_header *h; /* the current header */
 	struct vxmap_window bat;
+	struct vhdx_log *log;	     /* the replayed log, or NULL */
 };
 
 static int vhdx_map_bad_entry(struct vhdx_map *xm, enum iw_code code,
@@ -159,6 +166,22 @@ static int vhdx_map_next(struct iw_map *m, uint64_t offset,
 			return err;
 		ret->type = IW_EXTENT_DATA;
 		ret->host_offset = off + in_block;
+		if (xm->log) {
+			/* offsets of the replayed file: where its bytes
+			 * really are (vhdx_map_block checked the range) */
+			struct vhdx_log_run run;
+
+			err = vhdx_log_locate(xm->log, ret->host_offset, len,
+					      &run);
+			if (err < 0)
+				return vhdx_map_bad_entry(
+					xm, IW_F_ENTRY_OUT_OF_RANGE, index, e,
+					"the block lies past the end of the "
+					"replayed file");
+			ret->length = run.length;
+			ret->type = run.zero ? IW_EXTENT_ZERO : IW_EXTENT_DATA;
+			ret->host_offset = run.zero ? 0 : run.src;
+		}
 		return 0;
 	case VHDX_PAYLOAD_PARTIALLY_PRESENT:
 		return vhdx_map_bad_entry(xm, IW_F_BAD_FIELD, index, e,
@@ -175,6 +198,7 @@ static void vhdx_map_free(struct iw_map *m)
 	struct vhdx_map *xm = (struct vhdx_map *)m;
 
 	vxmap_window_done(&xm->bat);
+	vhdx_log_free(xm->log);
 	free(xm);
 }
 
@@ -196,10 +220,13 @@ static int vhdx_map_check(const struct iw_view *v, struct iw_report *r,
 		return -EINVAL;
 	}
 	h = &in->headers[in->current_header];
-	if (!mem_is_zero(h->log_guid, sizeof(h->log_guid))) {
+	/* a log vhdx_parse did not replay holds no valid sequence (qemu
+	 * opens it as it is); one it could not replay made the verdict
+	 * unsafe to convert */
+	if (!mem_is_zero(h->log_guid, sizeof(h->log_guid)) &&
+	    h->log_length > VHDX_LOG_MAX_LENGTH) {
 		iw_finding(r, IW_F_LOG_REPLAY_NEEDED,
-			   "the log must be replayed (not done by the "
-			   "converter)");
+			   "the log was not searched");
 		return -EINVAL;
 	}
 	if (in->has_parent) {
@@ -255,7 +282,7 @@ int iw_map_open_vhdx(const struct iw_view *v, struct iw_report *r,
 	err = iw_report_init(&scratch);
 	if (err < 0)
 		goto fail;
-	err = vhdx_parse(v, &scratch, &xm->info);
+	err = vhdx_parse(v, &scratch, &xm->info, &xm->log);
 	ok = err == 0 && vxmap_take_verdict(r, &scratch);
 	iw_report_done(&scratch);
 	if (err < 0)
@@ -264,6 +291,9 @@ int iw_map_open_vhdx(const struct iw_view *v, struct iw_report *r,
 		err = -EINVAL;
 		goto fail;
 	}
+	/* the image after the log's replay, when there was one */
+	if (xm->log)
+		v = vhdx_log_view(xm->log);
 	err = vhdx_map_check(v, r, &xm->info);
 	if (err < 0)
 		goto fail;
@@ -280,6 +310,7 @@ int iw_map_open_vhdx(const struct iw_view *v, struct iw_report *r,
 	return 0;
 fail:
 	vxmap_window_done(&xm->bat);
+	vhdx_log_free(xm->log);
 	free(xm);
 	return err;
 }

@@ -10,7 +10,8 @@
  *    equal numbers are only accepted for identical headers;
  *  - the log offset must be a non-zero multiple of 1 MiB and the log
  *    version 0; a non-zero log GUID with valid entries makes a read-only
- *    open fail ("needs to be replayed");
+ *    open fail ("needs to be replayed"): we replay the log in memory
+ *    (vhdx-log.c) and read everything after the headers through it;
  *  - only the first region table is read: CRC, "regi", at most 2047
  *    entries, no overlaps (with each other and the log), exactly one BAT
  *    and one metadata region, no unknown region marked required;
@@ -33,6 +34,7 @@
 #include "../bytes.h"
 #include "../util.h"
 #include "vhd.h"
+#include "vhdx-log.h"
 #include "vhdx.h"
 
 /* [MS-VHDX] 2.2.3 / qemu: a region table holds at most 2047 entries */
@@ -261,35 +263,64 @@ static int vhdx_parse_headers(const struct iw_view *v, struct iw_report *r,
 	return 0;
 }
 
-static void vhdx_check_log(const struct iw_view *v, struct iw_report *r,
+/* The header's log fields; false when qemu would refuse them (a finding
+ * says why). */
+static bool vhdx_check_log(const struct iw_view *v, struct iw_report *r,
 			   const struct vhdx_header *h)
 {
+	bool ok = true;
+
 	/* qemu's vhdx_parse_log refuses these even when there is no log */
-	if (h->log_version != 0)
+	if (h->log_version != 0) {
 		iw_finding(r, IW_F_UNSUPPORTED_VERSION,
 			   "log version %u (expected 0)", h->log_version);
+		ok = false;
+	}
 	if (h->log_offset < VHDX_ALIGNMENT ||
-	    h->log_offset % VHDX_ALIGNMENT != 0)
+	    h->log_offset % VHDX_ALIGNMENT != 0) {
 		iw_finding(r, IW_F_BAD_FIELD,
 			   "log offset %" PRIu64
 			   " is not a multiple of 1 MiB past the header section",
 			   h->log_offset);
-	if (h->log_length % VHDX_ALIGNMENT != 0)
+		ok = false;
+	}
+	if (h->log_length % VHDX_ALIGNMENT != 0) {
 		iw_finding(r, IW_F_BAD_FIELD,
 			   "log length %" PRIu32 " is not a multiple of 1 MiB",
 			   h->log_length);
-	if (h->log_length)
-		iw_check_table(v, r, h->log_offset, h->log_length, "log");
-	/* [MS-VHDX] 2.2.2: a non-zero LogGuid means the log holds entries to
-	 * replay before the file's metadata and data can be trusted; qemu
-	 * refuses to open such a file read-only */
-	if (!mem_is_zero(h->log_guid, sizeof(h->log_guid))) {
-		char g[37];
+		ok = false;
+	}
+	if (h->log_length &&
+	    !iw_check_table(v, r, h->log_offset, h->log_length, "log"))
+		ok = false;
+	return ok;
+}
 
+/* [MS-VHDX] 2.2.2 / 2.3.3: a non-zero LogGuid means the log may hold
+ * writes that must be applied before the file's metadata and data can be
+ * trusted. qemu refuses to open such a file read-only; we replay the
+ * active sequence in memory (vhdx-log.c) and read the rest of the image
+ * through the result. -EINVAL: the log is malformed or beyond our bounds
+ * (findings say why); the caller then reads the file as it is, for the
+ * report only. */
+static int vhdx_open_log(const struct iw_view *v, struct iw_report *r,
+			 const struct vhdx_header *h, bool log_ok,
+			 struct vhdx_log **ret_log)
+{
+	char g[37];
+
+	*ret_log = NULL;
+	if (mem_is_zero(h->log_guid, sizeof(h->log_guid)))
+		return 0;
+	if (!log_ok) {
 		vhdx_guid_string(h->log_guid, g);
 		iw_finding(r, IW_F_LOG_REPLAY_NEEDED,
-			   "the log (GUID %s) must be replayed", g);
+			   "the log (GUID %s) cannot be searched: its header "
+			   "fields are invalid",
+			   g);
+		return -EINVAL;
 	}
+	return vhdx_log_open(v, r, h, ret_log);
 }
 
 /* Validate one region table block; emits nothing. Returns NULL if valid,
@@ -890,13 +921,22 @@ static int vhdx_scan_bat(const struct iw_view *v, struct iw_report *r,
 	return 0;
 }
 
-int vhdx_parse(const struct iw_view *v, struct iw_report *r,
-	       struct vhdx_info *ret)
+static void vhdx_log_freep(struct vhdx_log **l)
 {
+	vhdx_log_free(*l);
+}
+
+int vhdx_parse(const struct iw_view *v, struct iw_report *r,
+	       struct vhdx_info *ret, struct vhdx_log **ret_log)
+{
+	_cleanup_(vhdx_log_freep) struct vhdx_log *log = NULL;
+	const struct vhdx_header *h;
 	uint8_t sig[8];
+	bool log_ok;
 	int err;
 
 	*ret = (struct vhdx_info){ .current_header = -1 };
+	*ret_log = NULL;
 	err = iw_read_struct(v, r, sig, sizeof(sig), 0, "VHDX file identifier");
 	if (err < 0)
 		return vhdx_fatal(err) ? err : 0;
@@ -907,14 +947,27 @@ int vhdx_parse(const struct iw_view *v, struct iw_report *r,
 	err = vhdx_parse_headers(v, r, ret);
 	if (err < 0 || ret->current_header < 0)
 		return err;
-	vhdx_check_log(v, r, &ret->headers[ret->current_header]);
+	h = &ret->headers[ret->current_header];
+	log_ok = vhdx_check_log(v, r, h);
+	/* qemu replays the log before it reads the region tables: every
+	 * later structure is read from the replayed file */
+	err = vhdx_open_log(v, r, h, log_ok, &log);
+	if (err < 0 && err != -EINVAL)
+		return err;
+	if (log) {
+		ret->log_entries = vhdx_log_entries(log);
+		v = vhdx_log_view(log);
+	}
 	err = vhdx_parse_regions(v, r, ret);
-	if (err < 0 || !ret->have_regions || !ret->metadata_region.present)
+	if (err == 0 && ret->have_regions && ret->metadata_region.present) {
+		err = vhdx_parse_metadata(v, r, ret);
+		if (err == 0 && ret->have_metadata && ret->bat_region.present)
+			err = vhdx_scan_bat(v, r, ret);
+	}
+	if (err < 0)
 		return err;
-	err = vhdx_parse_metadata(v, r, ret);
-	if (err < 0 || !ret->have_metadata || !ret->bat_region.present)
-		return err;
-	return vhdx_scan_bat(v, r, ret);
+	*ret_log = TAKE_PTR(log);
+	return 0;
 }
 
 int vhdx_read_bat_entry(const struct iw_view *v, const struct vhdx_info *info,
@@ -957,8 +1010,9 @@ static void vhdx_report_fs(const struct iw_view *v, struct iw_report *r,
 			      info->headers[0].valid + info->headers[1].valid);
 		vhdx_guid_string(h->log_guid, g);
 		iw_fs_set_str(r, "log-guid", g);
-		iw_fs_set_bool(r, "log-replay-needed",
-			       !mem_is_zero(h->log_guid, 16));
+		/* what qemu needs `qemu-img check -r all` for */
+		iw_fs_set_bool(r, "log-replay-needed", info->log_entries > 0);
+		iw_fs_set_int(r, "log-entries", info->log_entries);
 	}
 	if (info->block_size)
 		iw_fs_set_int(r, "block-size", info->block_size);
@@ -986,11 +1040,12 @@ static int vhdx_probe(const struct iw_view *v, const uint8_t *head,
 		      size_t head_len, struct iw_report *r,
 		      struct iw_probe_ctx *ctx)
 {
+	_cleanup_(vhdx_log_freep) struct vhdx_log *log = NULL;
 	struct vhdx_info info;
 	int ret;
 
 	r->format = "vhdx";
-	ret = vhdx_parse(v, r, &info);
+	ret = vhdx_parse(v, r, &info, &log);
 	if (ret < 0)
 		return ret;
 	if (info.have_metadata) {

@@ -98,7 +98,10 @@ struct vhdx_info {
 	uint64_t data_blocks;
 	uint64_t bat_entries;	/* entries the virtual size needs */
 	bool have_bat;		/* BAT region holds bat_entries */
+	uint32_t log_entries;	/* log entries replayed in memory (0: none) */
 };
+
+struct vhdx_log; /* vhdx-log.h */
 
 /* CRC-32C of len bytes with the 4-byte field at crc_off counted as zero
  * (how every VHDX checksum is defined). */
@@ -116,11 +119,17 @@ static inline uint64_t vhdx_bat_index(const struct vhdx_info *info,
 }
 
 /* Validate the whole image and fill ret; findings go to r. Returns 0 or
- * -ENOMEM / an unexpected I/O error. */
+ * -ENOMEM / an unexpected I/O error.
+ * A dirty log (non-zero LogGuid with a valid active sequence) is replayed
+ * in memory (vhdx-log.h): *ret_log is then the overlay, and ret describes
+ * the image after the replay, read through vhdx_log_view(*ret_log), which
+ * the caller must use for every later read (and free with
+ * vhdx_log_free()). Otherwise *ret_log is NULL and v is the image. */
 int vhdx_parse(const struct iw_view *v, struct iw_report *r,
-	       struct vhdx_info *ret);
+	       struct vhdx_info *ret, struct vhdx_log **ret_log);
 
-/* Read BAT entry `index` (< info->bat_entries) of a parsed image. */
+/* Read BAT entry `index` (< info->bat_entries) of a parsed image, through
+ * the view vhdx_parse() says holds it. */
 int vhdx_read_bat_entry(const struct iw_view *v, const struct vhdx_info *info,
 			uint64_t index, uint64_t *ret_entry);
 
