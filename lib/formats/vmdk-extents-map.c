@@ -24,7 +24,10 @@
  *    read; a stream-optimized extent with the grain directory at the end
  *    has its footer read at the descriptor file's size (a qemu bug: we
  *    refuse it);
- *  - CID/parentCID/parentFileNameHint come from the descriptor file.
+ *  - CID/parentCID/parentFileNameHint come from the descriptor file;
+ *  - sscanf skips newlines as blanks: a blank line just before an extent
+ *    line reads as that extent line, so qemu appends the extent twice
+ *    (VMware once). We refuse that too.
  *
  * Linkage, instead of opening names: the lines that name files, in
  * order, correspond one to one to the files given; the last path
@@ -225,7 +228,11 @@ static int vx_sniff(const struct iw_view *v, struct iw_report *r)
 		    code == IW_F_UNSUPPORTED_SUBFORMAT ||
 		    iw_code_class((enum iw_code)code) == IW_CLASS_INFO)
 			continue;
-		iw_finding(r, (enum iw_code)code, "descriptor: %s",
+		/* the reader's details mostly say "descriptor" already */
+		iw_finding(r, (enum iw_code)code, "%s%s",
+			   strncmp(json_object_get_string(d), "descriptor", 10)
+				   ? "descriptor: "
+				   : "",
 			   json_object_get_string(d));
 		bad = true;
 	}
@@ -390,6 +397,43 @@ static int vx_check_descriptor(const struct vmdk_descriptor *d,
 	return 0;
 }
 
+/* No extent line right after a blank line (spaces, tabs, CR only): qemu
+ * would read it twice (see the top of this file). Lines are cut at '\n'
+ * as vmdk_parse_descriptor cuts them, so e->line numbers them. */
+static int vx_check_blank_lines(const char *text, size_t len,
+				const struct vmdk_descriptor *d,
+				struct iw_report *r)
+{
+	size_t pos = 0, k = 0;
+	unsigned line = 0;
+	bool prev_blank = false;
+
+	while (pos < len && k < d->n_extents) {
+		const char *p = text + pos, *nl = memchr(p, '\n', len - pos);
+		size_t n = nl ? (size_t)(nl - p) : len - pos;
+		bool blank = true;
+
+		pos += n + (nl != NULL);
+		line++;
+		for (size_t i = 0; i < n && blank; i++)
+			blank = p[i] == ' ' || p[i] == '\t' || p[i] == '\r';
+		if (d->extents[k].line == line) {
+			if (prev_blank) {
+				iw_finding(r, IW_F_BAD_DESCRIPTOR,
+					   "line %u is blank and line %u is "
+					   "an extent line: qemu 7.2 reads "
+					   "that extent twice (sscanf skips "
+					   "the newline), VMware once",
+					   line - 1, line);
+				return -EINVAL;
+			}
+			k++;
+		}
+		prev_blank = blank;
+	}
+	return 0;
+}
+
 /* The i-th line's last path component is names[i]. */
 static bool vx_name_matches(const struct vmdk_extent_line *e, const char *name)
 {
@@ -523,6 +567,9 @@ int iw_map_open_vmdk_extents(const struct iw_view *descriptor,
 			       "bytes after the descriptor text");
 	vmdk_parse_descriptor(text, tlen, d);
 	err = vx_check_descriptor(d, r, &files);
+	if (err < 0)
+		return err;
+	err = vx_check_blank_lines(text, tlen, d, r);
 	if (err < 0)
 		return err;
 	if (files != n) {
