@@ -4,6 +4,7 @@
  * imgward convert --chain BASE,...,LEAF DST        (a VHD chain)
  * imgward convert --extents EXT,... DESCRIPTOR DST (a multi-file VMDK)
  * imgward convert --member NAME ARCHIVE DST        (an OVA or tar member)
+ * imgward convert --xenserver ARCHIVE DST          (a tgz of N.vhd layers)
  *
  * 1. judge SRC with the sniffer, exactly as `imgward probe`: anything not
  *    `safe` (or not FMT) is refused, with the findings. For a multi-file
@@ -55,6 +56,7 @@ static void help(FILE *out)
 		"  imgward convert --chain BASE.vhd,...,LEAF.vhd DST\n"
 		"  imgward convert --extents EXT1.vmdk,... DESCRIPTOR.vmdk DST\n"
 		"  imgward convert --member disk1.vmdk VM.ova DST\n"
+		"  imgward convert --xenserver IMAGE.tgz DST\n"
 		"\n"
 		"Options:\n"
 		"  -f, --format FMT        what SRC is expected to be; anything\n"
@@ -66,6 +68,12 @@ static void help(FILE *out)
 		"                          SRC, in the descriptor's order\n"
 		"      --member NAME       convert the member NAME of the tar or\n"
 		"                          OVA archive SRC\n"
+		"      --xenserver         SRC is a XenServer/OpenStack chain\n"
+		"                          archive: a tar (or .tgz) of 0.vhd (the\n"
+		"                          leaf) ... N-1.vhd (the base)\n"
+		"      --scratch-dir DIR   where a compressed --xenserver archive\n"
+		"                          is unpacked (default: DST's directory,\n"
+		"                          else $TMPDIR, else /var/tmp)\n"
 		"  -O, --output-format F   raw (default) or qcow2\n"
 		"      --cluster-size N    qcow2 output cluster size (default 65536)\n"
 		"      --threads N         worker threads (default: one per CPU)\n"
@@ -344,7 +352,7 @@ static int add_paths(const char *list, char ***paths, size_t *n,
 
 /* What the caller handed us, in the order the helper takes the fds. */
 struct job_inputs {
-	enum { IN_SINGLE, IN_CHAIN, IN_EXTENTS, IN_MEMBER } kind;
+	enum { IN_SINGLE, IN_CHAIN, IN_EXTENTS, IN_MEMBER, IN_XENSERVER } kind;
 	size_t n;		   /* files */
 	size_t n_judged;	   /* the first n_judged go to the sniffer */
 	char **paths;		   /* leaf first for a chain */
@@ -414,11 +422,17 @@ static int judge_inputs(struct job_inputs *j,
 		j->n_judged = 1;
 		j->roles[0] = IW_ROLE_ARCHIVE;
 		break;
+	case IN_XENSERVER:
+		j->n_judged = 1;
+		j->roles[0] = IW_ROLE_XENSERVER;
+		break;
 	}
 
 	for (size_t i = 0; i < j->n_judged; i++) {
 		/* -f names the member's format, not the archive's */
-		const char *e = j->kind == IN_MEMBER ? NULL : expect;
+		const char *e = j->kind == IN_MEMBER || j->kind == IN_XENSERVER
+					? NULL
+					: expect;
 
 		if (probe_input(sniff_opts, &j->files[i], e, NULL,
 				&j->probes[i], f) < 0)
@@ -458,6 +472,11 @@ static int judge_inputs(struct job_inputs *j,
 			v = IW_UNSAFE;
 			why = "format-mismatch";
 		}
+		if (v == IW_SAFE && j->kind == IN_XENSERVER && expect &&
+		    !iw_format_satisfies("vhd", NULL, 0, expect)) {
+			v = IW_UNSAFE;
+			why = "format-mismatch";
+		}
 		if (v == IW_SAFE)
 			continue;
 		fprintf(stderr, "imgward: %s is %s (%s); not converting it\n",
@@ -480,6 +499,69 @@ static int judge_inputs(struct job_inputs *j,
 	return 0;
 }
 
+/* The leaf's report (order[0]) among a chain archive's members. */
+static json_object *xenserver_leaf(json_object *tar)
+{
+	json_object *fs, *data, *chain, *order, *children;
+	const char *leaf;
+	size_t n;
+
+	if (!json_object_object_get_ex(tar, "format-specific", &fs) ||
+	    !json_object_object_get_ex(fs, "data", &data) ||
+	    !json_object_object_get_ex(data, "xenserver-chain", &chain) ||
+	    !json_object_object_get_ex(chain, "order", &order) ||
+	    !json_object_is_type(order, json_type_array) ||
+	    json_object_array_length(order) == 0 ||
+	    !json_object_object_get_ex(tar, "children", &children) ||
+	    !json_object_is_type(children, json_type_array))
+		return NULL;
+	leaf = json_object_get_string(json_object_array_get_idx(order, 0));
+	n = json_object_array_length(children);
+	for (size_t i = 0; leaf && i < n; i++) {
+		json_object *c = json_object_array_get_idx(children, i);
+
+		if (strcmp(jstr(c, "name"), leaf) == 0 &&
+		    strcmp(jstr(c, "format"), "vhd") == 0)
+			return c;
+	}
+	return NULL;
+}
+
+/* An unnamed read-write file for unpacking an archive: in dir, else next
+ * to DST, else in $TMPDIR or /var/tmp. It vanishes when closed. */
+static int open_scratch(const char *dir, const struct output *o,
+			struct iw_failure *f)
+{
+	const char *tmp = getenv("TMPDIR");
+	int fd;
+
+	if (!dir)
+		dir = o->kind == OUT_FILE ? o->dir
+		      : tmp && *tmp	  ? tmp
+					  : "/var/tmp";
+	fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		/* filesystems without O_TMPFILE: a name, unlinked at once */
+		char path[4096];
+		uint32_t rnd;
+
+		if (getrandom(&rnd, sizeof(rnd), 0) != sizeof(rnd))
+			rnd = (uint32_t)getpid();
+		snprintf(path, sizeof(path), "%s/.imgward-scratch.%08x", dir,
+			 rnd);
+		fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW |
+					O_CLOEXEC,
+			  0600);
+		if (fd >= 0)
+			(void)unlink(path);
+	}
+	if (fd < 0)
+		iw_fail(f, IW_E_OUTPUT_ERROR,
+			"cannot create a scratch file in %s: %s", dir,
+			strerror(errno));
+	return fd;
+}
+
 int cmd_convert(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -493,6 +575,8 @@ int cmd_convert(int argc, char **argv)
 		{ "chain", required_argument, NULL, 'C' },
 		{ "extents", required_argument, NULL, 'E' },
 		{ "member", required_argument, NULL, 'M' },
+		{ "xenserver", no_argument, NULL, 'X' },
+		{ "scratch-dir", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		COMMON_LONG_OPTIONS,
 		{ 0 },
@@ -510,8 +594,11 @@ int cmd_convert(int argc, char **argv)
 	_cleanup_free_ int *fds = NULL;
 	char threads_arg[16] = "0", cluster_arg[16] = "65536", inputs_arg[16];
 	json_object *probe, *member = NULL, *extra = NULL, *res = NULL, *conv;
-	bool json = false, do_fsync = false;
-	uint64_t vsize, cluster = 65536, device_size = 0;
+	bool json = false, do_fsync = false, xenserver = false;
+	const char *scratch_dir = NULL;
+	char scratch_limit_arg[24];
+	int scratch_fd = -1;
+	uint64_t vsize, cluster = 65536, device_size = 0, conf_fsize;
 	char **chain = NULL, **extents = NULL;
 	size_t n_chain = 0, n_extents = 0, na = 0;
 	int opt, status, ret;
@@ -600,6 +687,12 @@ int cmd_convert(int argc, char **argv)
 			}
 			in.member = optarg;
 			break;
+		case 'X':
+			xenserver = true;
+			break;
+		case 'D':
+			scratch_dir = optarg;
+			break;
 		case 'h':
 			help(stdout);
 			status = 0;
@@ -615,9 +708,10 @@ int cmd_convert(int argc, char **argv)
 				goto fail_early;
 		}
 	}
-	if (!!n_chain + !!n_extents + !!in.member > 1) {
+	if (!!n_chain + !!n_extents + !!in.member + xenserver > 1) {
 		iw_fail(&f, IW_E_USAGE,
-			"--chain, --extents and --member do not mix");
+			"--chain, --extents, --member and --xenserver do not "
+			"mix");
 		goto fail_early;
 	}
 	if (n_chain) {
@@ -668,8 +762,9 @@ int cmd_convert(int argc, char **argv)
 			in.paths[in.n++] = extents[i];
 			extents[i] = NULL;
 		}
-		in.kind = n_extents ? IN_EXTENTS
+		in.kind = n_extents   ? IN_EXTENTS
 			  : in.member ? IN_MEMBER
+			  : xenserver ? IN_XENSERVER
 				      : IN_SINGLE;
 	}
 	dst = argv[optind];
@@ -709,6 +804,22 @@ int cmd_convert(int argc, char **argv)
 	if (in.kind == IN_MEMBER)
 		(void)iw_input_verdict(probe, IW_ROLE_ARCHIVE, in.member,
 				       &member, NULL);
+	if (in.kind == IN_XENSERVER) {
+		json_object *tar = NULL;
+
+		(void)iw_input_verdict(probe, IW_ROLE_XENSERVER, NULL, &tar,
+				       NULL);
+		/* the output is the leaf's size: the sniffer must have seen
+		 * it (0.vhd comes first in every archive XenServer writes) */
+		member = tar ? xenserver_leaf(tar) : NULL;
+		if (!member || jint(member, "virtual-size") < 0) {
+			iw_fail(&f, IW_E_CONVERSION_REFUSED,
+				"the chain's leaf (0.vhd) was not inspected: "
+				"it must come first in the archive");
+			status = iw_report_failure(&f, json, extra);
+			goto out;
+		}
+	}
 	format = jstr(member ? member : probe, "format");
 	vsize = (uint64_t)jint(member ? member : probe, "virtual-size");
 
@@ -738,6 +849,7 @@ int cmd_convert(int argc, char **argv)
 
 	/* 3. the converter */
 	common_options_job(&conv_opts, "convert", &job);
+	conf_fsize = job.limits.file_size;
 	/* the output can need at most this much: RLIMIT_FSIZE stops a
 	 * compromised converter from filling the disk beyond it */
 	if (out.kind == OUT_FILE || out.kind == OUT_STREAM) {
@@ -750,11 +862,30 @@ int cmd_convert(int argc, char **argv)
 		if (need < job.limits.file_size)
 			job.limits.file_size = need;
 	}
+	/* a compressed chain archive is unpacked into a scratch file: the
+	 * converter may write that much (every layer can be as large as the
+	 * disk, plus its tables), and RLIMIT_FSIZE covers both files */
+	if (in.kind == IN_XENSERVER && strcmp(jstr(probe, "format"), "tar") != 0) {
+		uint64_t limit = (uint64_t)IW_VHD_CHAIN_MAX_LAYERS *
+				 (vsize + vsize / 64 + (64ULL << 20));
+
+		if (limit > conf_fsize)
+			limit = conf_fsize;
+		scratch_fd = open_scratch(scratch_dir, &out, &f);
+		if (scratch_fd < 0) {
+			status = iw_report_failure(&f, json, extra);
+			goto out;
+		}
+		if (limit > job.limits.file_size)
+			job.limits.file_size = limit;
+		snprintf(scratch_limit_arg, sizeof(scratch_limit_arg),
+			 "%" PRIu64, limit);
+	}
 	/* fds 0-3, the inputs, the output, and what libc may want */
-	if (job.limits.open_files < 4 + in.n + 1 + 8)
-		job.limits.open_files = 4 + in.n + 1 + 8;
+	if (job.limits.open_files < 4 + in.n + 2 + 8)
+		job.limits.open_files = 4 + in.n + 2 + 8;
 	args = calloc(16 + 2 * in.n, sizeof(*args));
-	fds = calloc(in.n + 1, sizeof(*fds));
+	fds = calloc(in.n + 2, sizeof(*fds));
 	if (!args || !fds) {
 		iw_fail(&f, IW_E_INTERNAL, "out of memory");
 		status = iw_report_failure(&f, json, extra);
@@ -780,6 +911,13 @@ int cmd_convert(int argc, char **argv)
 		args[na++] = "--member";
 		args[na++] = in.member;
 	}
+	if (in.kind == IN_XENSERVER)
+		args[na++] = "--xenserver";
+	if (scratch_fd >= 0) {
+		args[na++] = "--scratch";
+		args[na++] = "--scratch-limit";
+		args[na++] = scratch_limit_arg;
+	}
 	for (size_t i = 1; in.kind == IN_EXTENTS && i < in.n; i++) {
 		/* the names the caller gave, for the map to compare with
 		 * the descriptor's extent lines (never to open) */
@@ -792,9 +930,11 @@ int cmd_convert(int argc, char **argv)
 	job.args = args;
 	for (size_t i = 0; i < in.n; i++)
 		fds[i] = in.files[i].fd;
-	fds[in.n] = out.fd;
+	job.n_fds = in.n;
+	if (scratch_fd >= 0)
+		fds[job.n_fds++] = scratch_fd;
+	fds[job.n_fds++] = out.fd;
 	job.fds = fds;
-	job.n_fds = in.n + 1;
 	job.on_progress = on_progress;
 	job.userdata = &ctx;
 	if (helper_run(&job, &outcome, &f) < 0) {
@@ -853,6 +993,7 @@ out:
 	json_object_put(res);
 	json_object_put(extra);
 	helper_outcome_done(&outcome);
+	safe_close(scratch_fd);
 	goto out_early;
 fail_early:
 	status = iw_report_failure(&f, json, NULL);

@@ -29,8 +29,13 @@ static bool explained(enum iw_input_role role, int code)
 		return code == IW_F_EXTERNAL_EXTENT ||
 		       code == IW_F_UNSUPPORTED_SUBFORMAT;
 	case IW_ROLE_ARCHIVE:
-		/* "extract the image first": the member is named */
+	case IW_ROLE_XENSERVER:
+		/* "extract the image first": the member is named, or the
+		 * chain members are the numbered ones */
 		return code == IW_F_ARCHIVE;
+	case IW_ROLE_COMPRESSED_XENSERVER:
+		/* the converter decompresses it (into a scratch file) */
+		return code == IW_F_COMPRESSED;
 	case IW_ROLE_SINGLE:
 	case IW_ROLE_CHAIN_BASE:
 		break;
@@ -77,6 +82,53 @@ static json_object *find_member(json_object *report, const char *member,
 	return found;
 }
 
+static bool is_compressed_format(const char *fmt)
+{
+	return strcmp(fmt, "gzip") == 0 || strcmp(fmt, "xz") == 0 ||
+	       strcmp(fmt, "zstd") == 0 || strcmp(fmt, "bzip2") == 0;
+}
+
+/* A compressed XenServer archive: the wrapper's own findings but
+ * "compressed", then the inner tar as IW_ROLE_XENSERVER. */
+static enum iw_verdict compressed_xenserver(json_object *report,
+					    json_object **ret_member,
+					    const char **why)
+{
+	json_object *children, *inner = NULL;
+	enum iw_verdict v;
+	size_t n;
+
+	v = iw_input_verdict(report, IW_ROLE_COMPRESSED_XENSERVER, NULL, NULL,
+			     why);
+	if (v != IW_SAFE)
+		return v;
+	if (json_object_object_get_ex(report, "children", &children) &&
+	    json_object_is_type(children, json_type_array)) {
+		n = json_object_array_length(children);
+		for (size_t i = 0; i < n; i++) {
+			json_object *c = json_object_array_get_idx(children, i);
+			const char *role = str_of(c, "role");
+
+			if (role && strcmp(role, "inner") == 0) {
+				inner = c;
+				break;
+			}
+		}
+	}
+	if (!inner) {
+		*why = "the compressed stream holds no inspected archive";
+		return IW_UNSUPPORTED;
+	}
+	/* a compressed tar inside a compressed stream is not a layout
+	 * anyone exports: the inner report must be the tar itself */
+	if (!str_of(inner, "format") ||
+	    strcmp(str_of(inner, "format"), "tar") != 0) {
+		*why = "not a XenServer VHD chain archive (N.vhd members)";
+		return IW_UNSUPPORTED;
+	}
+	return iw_input_verdict(inner, IW_ROLE_XENSERVER, NULL, ret_member, why);
+}
+
 enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 				 const char *member, json_object **ret_member,
 				 const char **why)
@@ -97,6 +149,9 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 		return IW_INVALID;
 	}
 	stated = (enum iw_verdict)iw_verdict_from_name(vname);
+	if (role == IW_ROLE_XENSERVER && str_of(report, "format") &&
+	    is_compressed_format(str_of(report, "format")))
+		return compressed_xenserver(report, ret_member, why);
 	if (!json_object_object_get_ex(report, "findings", &findings) ||
 	    !json_object_is_type(findings, json_type_array)) {
 		*why = "the report has no findings";
@@ -128,6 +183,21 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 	if (stated > listed) {
 		*why = "findings past the report's limit";
 		v = worse(v, stated);
+	}
+	if (role == IW_ROLE_XENSERVER && v == IW_SAFE) {
+		const char *fmt = str_of(report, "format");
+		json_object *fs, *data, *chain;
+
+		if (!fmt || strcmp(fmt, "tar") != 0 ||
+		    !json_object_object_get_ex(report, "format-specific", &fs) ||
+		    !json_object_object_get_ex(fs, "data", &data) ||
+		    !json_object_object_get_ex(data, "xenserver-chain",
+					       &chain)) {
+			*why = "not a XenServer VHD chain archive (N.vhd members)";
+			return IW_UNSUPPORTED;
+		}
+		if (ret_member)
+			*ret_member = report;
 	}
 	if (role == IW_ROLE_ARCHIVE && v == IW_SAFE) {
 		const char *mwhy = NULL;

@@ -28,6 +28,9 @@ enum iw_input_role {
 	IW_ROLE_CHAIN_BASE,   /* the base of a listed VHD chain */
 	IW_ROLE_DESCRIPTOR,   /* a VMDK descriptor whose extents are listed */
 	IW_ROLE_ARCHIVE,      /* a tar/OVA one of whose members is named */
+	IW_ROLE_XENSERVER,    /* a tar (or compressed tar) of a numbered VHD
+				 chain, converted as such (--xenserver) */
+	IW_ROLE_COMPRESSED_XENSERVER, /* internal: the wrapper around one */
 };
 
 /* The most files one input may consist of: a VMDK split into 2 GiB
@@ -42,7 +45,11 @@ enum iw_input_role {
  * keeps its verdict: an unlisted finding cannot be explained. For
  * IW_ROLE_ARCHIVE, member names the chosen member: its child report must
  * be a safe image (returned in *ret_member, borrowed from report), and a
- * missing or duplicated member is IW_INVALID. *why (if not NULL) points to
+ * missing or duplicated member is IW_INVALID. For IW_ROLE_XENSERVER, the
+ * report is a tar, or a compressed stream whose inner child is one, that
+ * the sniffer found a XenServer chain in ("xenserver-chain" in its
+ * format-specific data): the tar's report is returned in *ret_member.
+ * *why (if not NULL) points to
  * the first unexplained finding's code, or a short reason.
  */
 enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,

@@ -123,4 +123,59 @@ check "--extents with a monolithicFlat VMDK, to qcow2" test "$rc" = 0
 qemu-img convert -f qcow2 -O raw "$tmp/flat.qcow2" "$tmp/flat.back"
 check "... converts back to what qemu-img reads" cmp -s "$tmp/flat.back" "$tmp/flat.ref"
 
+# ---- XenServer / OpenStack chain archives (--xenserver) -------------------
+# xs_archive NAME OUT [tar flags]: the chain NAME as 0.vhd (leaf) ... N-1.vhd
+xs_archive() {
+	local name=$1 out=$2 i=0 f
+	shift 2
+	rm -rf "$tmp/xs" && mkdir "$tmp/xs"
+	while read -r f; do
+		cp "$f" "$tmp/xs/$i.vhd"
+		i=$((i + 1))
+	done < "$tmp/$name.files"
+	(cd "$tmp/xs" && tar "$@" -cf "$out" $(ls "$tmp/xs" | sort -n))
+}
+$GEN "$tmp" partial
+xs_archive partial "$tmp/p.tgz" -z
+conv --xenserver "$tmp/p.tgz" "$tmp/p.out"
+check "--xenserver converts a .tgz chain" test "$rc" = 0
+check "... to the disk the model computes" cmp -s "$tmp/p.out" "$tmp/partial.raw"
+check "... and leaves no scratch file next to DST" sh -c "! ls -A '$tmp' | grep -q imgward-scratch"
+xs_archive partial "$tmp/p.tar"
+conv --xenserver -f vpc "$tmp/p.tar" - 
+check "--xenserver converts a plain tar chain, streamed" cmp -s "$tmp/stdout" "$tmp/partial.raw"
+$GEN "$tmp" layers32
+xs_archive layers32 "$tmp/l.txz" -J
+conv --xenserver "$tmp/l.txz" "$tmp/l.out"
+check "--xenserver converts a 32-layer .tar.xz chain" test "$rc" = 0
+check "... to the disk the model computes" cmp -s "$tmp/l.out" "$tmp/layers32.raw"
+conv --xenserver --scratch-dir "$tmp/nowhere" "$tmp/p.tgz" "$tmp/p2.out"
+check "a scratch directory that does not exist: output-error (73)" test "$rc" = 73
+conv --xenserver --limit file-size=1M "$tmp/p.tgz" "$tmp/p2.out"
+check "an archive that unpacks past the file-size limit is refused" test "$rc" != 0
+check "... and nothing is at DST" test ! -e "$tmp/p2.out"
+$GEN "$tmp" wrong-uuid
+xs_archive wrong-uuid "$tmp/w.tgz" -z
+conv --xenserver "$tmp/w.tgz" "$tmp/w.out"
+check "a .tgz chain whose links do not match is refused" test "$rc" = 1
+check "... and nothing is at DST" test ! -e "$tmp/w.out"
+$GEN "$tmp" past-scan
+xs_archive past-scan "$tmp/ps.tgz" -z
+conv --xenserver "$tmp/ps.tgz" "$tmp/ps.out"
+check "a .tgz chain of a 64 GiB leaf with a bad BAT entry is refused" test "$rc" != 0
+check "... and nothing is at DST" test ! -e "$tmp/ps.out"
+cat "$tmp/p.tgz" > "$tmp/junk.tgz"
+printf 'trailing junk' >> "$tmp/junk.tgz"
+conv --xenserver "$tmp/junk.tgz" "$tmp/junk.out"
+check "a .tgz with data after its gzip stream is refused" test "$rc" != 0
+check "... and nothing is at DST" test ! -e "$tmp/junk.out"
+head -c $(($(stat -c %s "$tmp/p.tgz") / 2)) "$tmp/p.tgz" > "$tmp/cut.tgz"
+conv --xenserver "$tmp/cut.tgz" "$tmp/c.out"
+check "a truncated .tgz is refused" test "$rc" != 0
+check "... and nothing is at DST" test ! -e "$tmp/c.out"
+conv --xenserver "$tmp/vm.ova" "$tmp/x.out"
+check "--xenserver on an OVA is refused (unsupported: status 3)" test "$rc" = 3
+conv --xenserver "$tmp/p.tgz" -f qcow2 "$tmp/x.out"
+check "-f naming another format than vhd refuses the archive" test "$rc" = 1
+
 finish

@@ -7,11 +7,14 @@
  * the broker's options:
  *   --format FMT --output file|device|stream|qcow2 [--threads N]
  *   [--progress] [--cluster-size BYTES] [--inputs N]
- *   [--member NAME | --extent-name NAME...]
+ *   [--member NAME | --extent-name NAME... | --xenserver [--scratch
+ *   --scratch-limit BYTES]]
  * With --inputs N, fds 4..4+N-1 are the files the caller listed (a VHD
  * chain leaf first; a VMDK descriptor then its extents, whose names come
  * as --extent-name) and the output is fd 4+N. --member: fd 4 is a tar or
- * OVA archive and NAME the member to convert.
+ * OVA archive and NAME the member to convert. --xenserver: fd 4 is a tar
+ * of a numbered VHD chain, or a compressed one, which is first unpacked
+ * into the scratch file (--scratch: read-write fd 5, output at fd 6).
  * The worker threads start before the sandbox (lib/convert.h, pools), so
  * the seccomp policy has no clone; every thread enters Landlock itself and
  * the filter is loaded on all of them at once.
@@ -35,6 +38,7 @@
 #include "probe.h"
 #include "qcow2-writer.h"
 #include "view-fd.h"
+#include "xenserver.h"
 
 
 struct progress_state {
@@ -200,6 +204,9 @@ int main(int argc, char **argv)
 		{ "inputs", required_argument, NULL, 'n' },
 		{ "member", required_argument, NULL, 'm' },
 		{ "extent-name", required_argument, NULL, 'e' },
+		{ "xenserver", no_argument, NULL, 'x' },
+		{ "scratch", no_argument, NULL, 's' },
+		{ "scratch-limit", required_argument, NULL, 'l' },
 		{ 0 },
 	};
 	static struct inputs in = { .n = 1 };
@@ -215,7 +222,10 @@ int main(int argc, char **argv)
 	struct iw_map *map = NULL;
 	struct iw_report r;
 	json_object *msg, *res;
-	int opt, flags, ret, out_fd;
+	bool xenserver = false, scratch = false;
+	uint64_t scratch_limit = 0;
+	static struct iw_view tarv;
+	int opt, flags, ret, out_fd, scratch_fd = -1;
 
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
@@ -242,6 +252,15 @@ int main(int argc, char **argv)
 		case 'm':
 			in.member = optarg;
 			break;
+		case 'x':
+			xenserver = true;
+			break;
+		case 's':
+			scratch = true;
+			break;
+		case 'l':
+			scratch_limit = strtoull(optarg, NULL, 10);
+			break;
 		case 'e':
 			if (in.n_names >= IW_INPUT_SET_MAX_FILES)
 				iw_helper_fail("internal", "too many extents");
@@ -254,7 +273,9 @@ int main(int argc, char **argv)
 	if (!format || !output)
 		iw_helper_fail("internal", "--format and --output are required");
 	if ((in.n_names && in.n_names != in.n - 1) ||
-	    (in.member && in.n != 1) || (in.member && in.n_names))
+	    (in.member && in.n != 1) || (in.member && in.n_names) ||
+	    (xenserver && (in.n != 1 || in.member || in.n_names)) ||
+	    (scratch && !xenserver))
 		iw_helper_fail("internal", "inputs and names do not agree");
 	if (strcmp(output, "file") == 0)
 		co.output = IW_OUTPUT_FILE;
@@ -283,6 +304,14 @@ int main(int argc, char **argv)
 		in.sizes[i] = (uint64_t)end;
 	}
 	out_fd = IW_FD_INPUT + (int)in.n;
+	if (scratch) {
+		scratch_fd = out_fd++;
+		flags = fcntl(scratch_fd, F_GETFL);
+		if (flags < 0 || (flags & O_ACCMODE) != O_RDWR)
+			iw_helper_fail("internal",
+				       "fd %d is not a read-write scratch file",
+				       scratch_fd);
+	}
 	flags = fcntl(out_fd, F_GETFL);
 	if (flags < 0 || (flags & O_ACCMODE) == O_RDONLY)
 		iw_helper_fail("internal", "fd %d is not a writable output",
@@ -316,9 +345,21 @@ int main(int argc, char **argv)
 	}
 	if (iw_report_init(&r) < 0)
 		iw_helper_fail("resource-limit", "out of memory");
-	judge_again(&in, format);
-
-	ret = open_map(&in, format, &r, &map);
+	if (xenserver) {
+		/* judged whole once it can be read at random (xenserver.c) */
+		if (scratch)
+			iw_view_init_fd(&tarv, scratch_fd,
+					xs_unpack(&in.views[0], scratch_fd,
+						  scratch_limit));
+		else
+			iw_view_init_fd(&tarv, IW_FD_INPUT, in.sizes[0]);
+		ret = xs_open_map(&tarv, &r, &map);
+		co.src_fd = scratch ? scratch_fd : IW_FD_INPUT;
+	} else {
+		judge_again(&in, format);
+		ret = open_map(&in, format, &r, &map);
+		co.src_fd = IW_FD_INPUT;
+	}
 	if (ret == -EPROTONOSUPPORT)
 		iw_helper_fail("refused", "converting %s is not supported",
 			       format);
@@ -329,7 +370,6 @@ int main(int argc, char **argv)
 		co.src_fds = in.fds;
 		co.n_src_fds = in.n;
 	}
-	co.src_fd = IW_FD_INPUT;
 	co.dst_fd = out_fd;
 	co.pool = pool;
 	co.progress = send_progress;

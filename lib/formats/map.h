@@ -118,6 +118,15 @@ int iw_map_open_vdi(const struct iw_view *v, struct iw_report *r,
 int iw_map_shift(struct iw_map *inner, uint64_t base, struct iw_map **ret);
 
 /*
+ * The same for a map over several parts of one file (a VHD chain whose
+ * layers are members of one tar): extents of inner file i move up by
+ * bases[i] and come from file 0. n <= IW_MAP_SHIFT_MAX_FILES.
+ */
+#define IW_MAP_SHIFT_MAX_FILES 256
+int iw_map_shift_files(struct iw_map *inner, const uint64_t *bases, size_t n,
+		       struct iw_map **ret);
+
+/*
  * Decompress one unit: in[0..in_len) with codec into exactly out_len
  * bytes. Stops as soon as out_len bytes are produced (bytes after the
  * stream are slack, not an error); fewer bytes, or a corrupt stream, is

@@ -463,17 +463,14 @@ int tar_find_member(const struct iw_view *v, const char *name,
 				tar_member_done(&m);
 				return -EINVAL;
 			}
-			if (m.name_len == name_len &&
-			    memcmp(m.name, name, name_len) == 0) {
-				if (m.type != TAR_TYPE_REGULAR) {
-					*why = "the member is not a regular file";
-					tar_member_done(&m);
-					return -EINVAL;
-				}
-				found = true;
-				*offset = m.data_offset;
-				*size = m.size;
+			if (m.type != TAR_TYPE_REGULAR) {
+				*why = "the member is not a regular file";
+				tar_member_done(&m);
+				return -EINVAL;
 			}
+			found = true;
+			*offset = m.data_offset;
+			*size = m.size;
 		}
 		tar_member_done(&m);
 		if (i + 1 == TAR_FIND_MAX_MEMBERS) {

@@ -114,8 +114,9 @@ size_t tar_normalise_name(const char *name, size_t len, char *out,
 #define TAR_FIND_MAX_MEMBERS 10000
 
 /*
- * The data of the regular member named exactly name (as the archive
- * stores it: what `imgward probe` lists). 0 with *offset and *size set;
+ * The data of the regular member named name (compared normalised, see
+ * tar_normalise_name: "./disk.vmdk" is "disk.vmdk"; there must be only
+ * one). 0 with *offset and *size set;
  * -ENOENT if there is none; -EINVAL with *why set when the archive is
  * malformed, the member is not a regular file laid out as plain bytes
  * (links, GNU sparse members, ...), or another member has the same
