@@ -520,7 +520,7 @@ static json_object *xenserver_leaf(json_object *tar)
 	for (size_t i = 0; leaf && i < n; i++) {
 		json_object *c = json_object_array_get_idx(children, i);
 
-		if (strcmp(jstr(c, "name"), leaf) == 0 &&
+		if (iw_member_name_eq(jstr(c, "name"), leaf) &&
 		    strcmp(jstr(c, "format"), "vhd") == 0)
 			return c;
 	}

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "input-set.h"
+#include "formats/tar.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,18 @@ static const char *str_of(json_object *o, const char *key)
 	    !json_object_is_type(v, json_type_string))
 		return NULL;
 	return json_object_get_string(v);
+}
+
+bool iw_member_name_eq(const char *a, const char *b)
+{
+	char na[512], nb[512];
+	size_t la = strlen(a), lb = strlen(b), n1, n2;
+
+	if (la >= sizeof(na) || lb >= sizeof(nb))
+		return false;
+	n1 = tar_normalise_name(a, la, na, sizeof(na));
+	n2 = tar_normalise_name(b, lb, nb, sizeof(nb));
+	return n1 == n2 && memcmp(na, nb, n1) == 0;
 }
 
 /* Does role explain (make harmless) a finding with this code? */
@@ -69,7 +82,7 @@ static json_object *find_member(json_object *report, const char *member,
 		const char *role = str_of(c, "role");
 
 		if (!name || !role || strcmp(role, "member") != 0 ||
-		    strcmp(name, member) != 0)
+		    !iw_member_name_eq(name, member))
 			continue;
 		if (found) {
 			*why = "the archive holds two members of that name";

@@ -18,6 +18,7 @@
 #define IW_INPUT_SET_H
 
 #include <json-c/json.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "report.h"
@@ -55,6 +56,10 @@ enum iw_input_role {
 enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 				 const char *member, json_object **ret_member,
 				 const char **why);
+
+/* Do two archive member names name the same member ("./a.vhd" is
+ * "a.vhd": tar_normalise_name)? Names too long to compare are not. */
+bool iw_member_name_eq(const char *a, const char *b);
 
 /*
  * Check that probe reports of a VHD chain, leaf first, link up: every

@@ -144,6 +144,12 @@ check "... and leaves no scratch file next to DST" sh -c "! ls -A '$tmp' | grep 
 xs_archive partial "$tmp/p.tar"
 conv --xenserver -f vpc "$tmp/p.tar" - 
 check "--xenserver converts a plain tar chain, streamed" cmp -s "$tmp/stdout" "$tmp/partial.raw"
+rm -rf "$tmp/lg" && mkdir "$tmp/lg"
+cp "$(sed -n 1p "$tmp/partial.files")" "$tmp/lg/snap.vhd"
+cp "$(sed -n 2p "$tmp/partial.files")" "$tmp/lg/image.vhd"
+(cd "$tmp/lg" && tar -czf "$tmp/lg.tgz" ./snap.vhd ./image.vhd)
+conv --xenserver "$tmp/lg.tgz" "$tmp/lg.out"
+check "--xenserver takes legacy snap/image.vhd names (and ./ prefixes)" cmp -s "$tmp/lg.out" "$tmp/partial.raw"
 $GEN "$tmp" layers32
 xs_archive layers32 "$tmp/l.txz" -J
 conv --xenserver "$tmp/l.txz" "$tmp/l.out"

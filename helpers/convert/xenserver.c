@@ -138,7 +138,7 @@ static json_object *chain_child(json_object *tar, const char *name)
 		json_object *c = json_object_array_get_idx(children, i);
 		const char *cn = get_str(c, "name");
 
-		if (cn && strcmp(cn, name) == 0)
+		if (cn && iw_member_name_eq(cn, name))
 			return c;
 	}
 	return NULL;
