@@ -26,8 +26,10 @@
  *    highest number is the active one. The scan ends when it wraps.
  *    qemu does not check the second entry's number (its expected number
  *    is still "none"): a sequence relying on that is refused, as is one
- *    followed by a newer valid entry, and one that fills the whole log
- *    (qemu's replay of it would find the log "empty" and fail).
+ *    followed by a newer valid entry, one whose last entry's Tail is not
+ *    its first entry (qemu would replay part of a sequence), and one
+ *    that fills the whole log (qemu's replay of it would find the log
+ *    "empty" and fail).
  *  - replay (vhdx_log_flush): per entry, FlushedFileOffset above the
  *    file's current size fails (truncated file); descriptors are applied
  *    in order (a data sector whose sequence halves differ from the
@@ -117,6 +119,7 @@ struct log_seq {
 	uint64_t bytes; /* log bytes the entries take */
 	bool gap;	/* a number out of order inside or right after it */
 	uint64_t gap_seq;
+	uint32_t last_tail; /* the last entry's Tail */
 };
 
 static void log_hdr_decode(const uint8_t *b, struct log_hdr *h)
@@ -299,6 +302,7 @@ static int log_search(struct log_scan *s, struct log_seq *ret)
 				.first_seq = h.sequence,
 				.last_seq = h.sequence,
 				.bytes = log_entry_bytes(&h),
+				.last_tail = h.tail,
 			};
 			for (;;) {
 				err = log_validate_entry(s, &idx, expect,
@@ -325,6 +329,7 @@ static int log_search(struct log_scan *s, struct log_seq *ret)
 				cur.bytes += log_entry_bytes(&h);
 				cur.count++;
 				cur.last_seq = h.sequence;
+				cur.last_tail = h.tail;
 				expect = h.sequence;
 				/* each entry takes a sector: more than the
 				 * log holds means it went round */
@@ -801,9 +806,22 @@ int vhdx_log_open(const struct iw_view *v, struct iw_report *r,
 	if (seq.gap) {
 		iw_finding(r, IW_F_BAD_FIELD,
 			   "the log's sequence numbers are not contiguous: "
-			   "%" PRIu64 " follows the sequence %" PRIu64
-			   "..%" PRIu64,
-			   seq.gap_seq, seq.first_seq, seq.last_seq);
+			   "an entry numbered %" PRIu64 " follows the "
+			   "sequence that starts at %" PRIu64,
+			   seq.gap_seq, seq.first_seq);
+		return -EINVAL;
+	}
+	if (seq.last_tail != seq.start) {
+		/* [MS-VHDX] 2.3.1.1: the last entry's Tail is the first
+		 * entry of its sequence. qemu ignores it and may replay part
+		 * of a sequence (one after a torn entry, the newer half of a
+		 * wrapped one): neither it nor the spec's answer is safe */
+		iw_finding(r, IW_F_BAD_FIELD,
+			   "the log's sequence %" PRIu64 "..%" PRIu64
+			   " starts at log offset %" PRIu32
+			   " but its last entry's Tail is %" PRIu32,
+			   seq.first_seq, seq.last_seq, seq.start,
+			   seq.last_tail);
 		return -EINVAL;
 	}
 	if (seq.count > VHDX_LOG_MAX_ENTRIES) {
