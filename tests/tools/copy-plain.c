@@ -1,13 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
- * Benchmark floor (bench/convert-vs-qemu): copy the data ranges of a
+ * Benchmark baseline (bench/convert-vs-qemu): copy the data ranges of a
  * sparse raw file (SEEK_DATA/SEEK_HOLE) into a new sparse file of the
- * same size with plain pread/pwrite in 4 MiB runs — what any converter
- * must at least do to write those bytes, with no format to read. The
- * time a converter takes above this is its own; below it, nothing can go
- * on this filesystem without skipping the page cache.
+ * same size with plain pread/pwrite in 4 MiB runs — the bytes any
+ * converter must write, with no format to read. A converter near this
+ * time is bound by the page cache, not by its own work.
  *
- *   copy-floor SRC DST
+ *   copy-plain SRC DST
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -35,7 +34,7 @@ int main(int argc, char **argv)
 	buf = malloc(RUN);
 	if (in < 0 || out < 0 || !buf || fstat(in, &st) < 0 ||
 	    ftruncate(out, st.st_size) < 0) {
-		perror("copy-floor");
+		perror("copy-plain");
 		return 1;
 	}
 	for (data = lseek(in, 0, SEEK_DATA); data >= 0 && data < st.st_size;
@@ -48,7 +47,7 @@ int main(int argc, char **argv)
 
 			if (iw_pread_all(in, buf, n, o) < 0 ||
 			    iw_pwrite_all(out, buf, n, o) < 0) {
-				perror("copy-floor");
+				perror("copy-plain");
 				return 1;
 			}
 			o += (off_t)n;
