@@ -203,7 +203,9 @@ check-sanitize:
 		CFLAGS="-DIMGWARD_SANITIZE=1" all
 	ASAN_OPTIONS=detect_leaks=1 IMGWARD_BUILD=build-sanitize \
 		tests/run-tests test-core test-part test-qcow2 test-tar test-vdi \
-		test-vhd test-vmdk test-format- test-fuzz-replay
+		test-vhd test-vmdk test-format- test-fuzz-replay \
+		test-convert-qcow2.sh test-convert-vmdk test-convert-vhd \
+		test-convert-chain test-convert-vhdx-log
 
 # ---- fuzzing (fuzz/README.md) ----------------------------------------
 FUZZ_SECONDS ?= 60

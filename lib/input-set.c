@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *str_of(json_object *o, const char *key)
+const char *iw_json_str(json_object *o, const char *key)
 {
 	json_object *v;
 
@@ -78,8 +78,8 @@ static json_object *find_member(json_object *report, const char *member,
 	n = json_object_array_length(children);
 	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(children, i);
-		const char *name = str_of(c, "name");
-		const char *role = str_of(c, "role");
+		const char *name = iw_json_str(c, "name");
+		const char *role = iw_json_str(c, "role");
 
 		if (!name || !role || strcmp(role, "member") != 0 ||
 		    !iw_member_name_eq(name, member))
@@ -120,7 +120,7 @@ static enum iw_verdict compressed_xenserver(json_object *report,
 		n = json_object_array_length(children);
 		for (size_t i = 0; i < n; i++) {
 			json_object *c = json_object_array_get_idx(children, i);
-			const char *role = str_of(c, "role");
+			const char *role = iw_json_str(c, "role");
 
 			if (role && strcmp(role, "inner") == 0) {
 				inner = c;
@@ -134,8 +134,8 @@ static enum iw_verdict compressed_xenserver(json_object *report,
 	}
 	/* a compressed tar inside a compressed stream is not a layout
 	 * anyone exports: the inner report must be the tar itself */
-	if (!str_of(inner, "format") ||
-	    strcmp(str_of(inner, "format"), "tar") != 0) {
+	if (!iw_json_str(inner, "format") ||
+	    strcmp(iw_json_str(inner, "format"), "tar") != 0) {
 		*why = "not a XenServer VHD chain archive (N.vhd members)";
 		return IW_UNSUPPORTED;
 	}
@@ -156,14 +156,14 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 	*why = NULL;
 	if (ret_member)
 		*ret_member = NULL;
-	vname = str_of(report, "verdict");
+	vname = iw_json_str(report, "verdict");
 	if (!vname || iw_verdict_from_name(vname) < 0) {
 		*why = "the report has no verdict";
 		return IW_INVALID;
 	}
 	stated = (enum iw_verdict)iw_verdict_from_name(vname);
-	if (role == IW_ROLE_XENSERVER && str_of(report, "format") &&
-	    is_compressed_format(str_of(report, "format")))
+	if (role == IW_ROLE_XENSERVER && iw_json_str(report, "format") &&
+	    is_compressed_format(iw_json_str(report, "format")))
 		return compressed_xenserver(report, ret_member, why);
 	if (!json_object_object_get_ex(report, "findings", &findings) ||
 	    !json_object_is_type(findings, json_type_array)) {
@@ -174,7 +174,7 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 	n = json_object_array_length(findings);
 	for (size_t i = 0; i < n; i++) {
 		json_object *f = json_object_array_get_idx(findings, i);
-		const char *name = str_of(f, "code");
+		const char *name = iw_json_str(f, "code");
 		int code = name ? iw_code_from_name(name) : -1;
 		enum iw_verdict fv;
 
@@ -198,7 +198,7 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 		v = worse(v, stated);
 	}
 	if (role == IW_ROLE_XENSERVER && v == IW_SAFE) {
-		const char *fmt = str_of(report, "format");
+		const char *fmt = iw_json_str(report, "format");
 		json_object *fs, *data, *chain;
 
 		if (!fmt || strcmp(fmt, "tar") != 0 ||
@@ -215,7 +215,7 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 	if (role == IW_ROLE_ARCHIVE && v == IW_SAFE) {
 		const char *mwhy = NULL;
 		json_object *m = find_member(report, member, &mwhy);
-		const char *mv = m ? str_of(m, "verdict") : NULL;
+		const char *mv = m ? iw_json_str(m, "verdict") : NULL;
 
 		if (!m) {
 			*why = mwhy;
@@ -240,7 +240,7 @@ static const char *fs_str(json_object *report, const char *key)
 	if (!json_object_object_get_ex(report, "format-specific", &fs) ||
 	    !json_object_object_get_ex(fs, "data", &data))
 		return NULL;
-	return str_of(data, key);
+	return iw_json_str(data, key);
 }
 
 static int chain_ok(json_object *const *reports, size_t n, char *msg,
@@ -251,7 +251,7 @@ static int chain_ok(json_object *const *reports, size_t n, char *msg,
 		return -1;
 	}
 	for (size_t i = 0; i < n; i++) {
-		const char *fmt = str_of(reports[i], "format");
+		const char *fmt = iw_json_str(reports[i], "format");
 		const char *type = fs_str(reports[i], "disk-type");
 		bool diff = type && strcmp(type, "differencing") == 0;
 

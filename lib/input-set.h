@@ -57,6 +57,10 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 				 const char *member, json_object **ret_member,
 				 const char **why);
 
+/* o[key] if it is a string, else NULL (untrusted reports: no type
+ * assumed). */
+const char *iw_json_str(json_object *o, const char *key);
+
 /* Do two archive member names name the same member ("./a.vhd" is
  * "a.vhd": tar_normalise_name)? Names too long to compare are not. */
 bool iw_member_name_eq(const char *a, const char *b);

@@ -82,3 +82,9 @@ expect_sniff() {
 
 # qemu_vsize FILE FMT: qemu-img's virtual size
 qemu_vsize() { qemu-img info -f "$2" --output=json "$1" | jq -r '."virtual-size"'; }
+
+# sanitized: this build is instrumented with ASan (make check-sanitize);
+# its helpers cannot run in the sandbox's empty root (libasan is shared)
+sanitized() {
+	ldd "$B/imgward" 2>/dev/null | grep -q libasan
+}

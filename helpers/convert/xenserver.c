@@ -114,16 +114,6 @@ uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit)
 	return u.pos;
 }
 
-static const char *get_str(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		return NULL;
-	return json_object_get_string(v);
-}
-
 /* the member report among tar's children named name */
 static json_object *chain_child(json_object *tar, const char *name)
 {
@@ -136,7 +126,7 @@ static json_object *chain_child(json_object *tar, const char *name)
 	n = json_object_array_length(children);
 	for (size_t i = 0; i < n; i++) {
 		json_object *c = json_object_array_get_idx(children, i);
-		const char *cn = get_str(c, "name");
+		const char *cn = iw_json_str(c, "name");
 
 		if (cn && iw_member_name_eq(cn, name))
 			return c;
@@ -192,7 +182,7 @@ int xs_open_map(struct iw_view *tarv, struct iw_report *r, struct iw_map **ret)
 		const char *name =
 			json_object_get_string(json_object_array_get_idx(order, i));
 		json_object *child = name ? chain_child(tar, name) : NULL;
-		const char *cv = child ? get_str(child, "verdict") : NULL;
+		const char *cv = child ? iw_json_str(child, "verdict") : NULL;
 
 		if (!cv || strcmp(cv, "safe") != 0)
 			iw_helper_fail("refused", "chain member %s is not safe",

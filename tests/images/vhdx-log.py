@@ -30,6 +30,7 @@ entries after the log's end), torn-middle, gap, gap-after, hdr-target,
 hdr-target-64k, log-target, past, desc-cap, data-seq, data-sig,
 desc-misaligned, overflow, flushed, lastbig, count-mismatch, fill.
 """
+import os
 import struct
 import sys
 import uuid
@@ -38,24 +39,9 @@ KiB, MiB = 1024, 1 << 20
 SECTOR = 4096
 
 
-def _crc_table():
-    t = []
-    for i in range(256):
-        c = i
-        for _ in range(8):
-            c = (c >> 1) ^ 0x82f63b78 if c & 1 else c >> 1
-        t.append(c)
-    return t
-
-
-CRC_TABLE = _crc_table()
-
-
-def crc32c(data):
-    c = 0xffffffff
-    for b in data:
-        c = CRC_TABLE[(c ^ b) & 0xff] ^ (c >> 8)
-    return c ^ 0xffffffff
+# one CRC-32C for both generators (vhdx.py guards its main)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from vhdx import crc32c  # noqa: E402
 
 
 def ms_guid(text):
