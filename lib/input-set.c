@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 const char *iw_json_str(json_object *o, const char *key)
 {
@@ -284,7 +285,7 @@ static int chain_ok(json_object *const *reports, size_t n, char *msg,
 		const char *parent = fs_str(reports[i], "parent-uuid");
 		const char *next = fs_str(reports[i + 1], "unique-id");
 
-		if (!parent || !next || strcmp(parent, next) != 0) {
+		if (!parent || !next || strcasecmp(parent, next) != 0) {
 			snprintf(msg, msg_len,
 				 "layer %zu (from the leaf) names parent %s, but "
 				 "the next file listed is %s",
