@@ -99,7 +99,8 @@ struct convert_ctx {
 static void on_progress(json_object *msg, void *userdata)
 {
 	struct convert_ctx *c = userdata;
-	json_object *p, *b;
+	json_object *p, *b, *ph;
+	const char *phase = "convert";
 	double frac = 0;
 	int64_t bytes = 0;
 
@@ -114,9 +115,16 @@ static void on_progress(json_object *msg, void *userdata)
 		bytes = json_object_get_int64(b);
 	if (bytes < 0)
 		bytes = 0;
+	/* a phase we know, or none (untrusted text is not echoed) */
+	if (json_object_object_get_ex(msg, "phase", &ph) &&
+	    json_object_is_type(ph, json_type_string) &&
+	    strcmp(json_object_get_string(ph), "unpack") == 0)
+		phase = "unpack";
 	if (c->progress == PROGRESS_JSON) {
-		fprintf(stderr, "{\"progress\": %.4f, \"bytes\": %" PRId64 "}\n",
-			frac, bytes);
+		fprintf(stderr,
+			"{\"progress\": %.4f, \"bytes\": %" PRId64
+			", \"phase\": \"%s\"}\n",
+			frac, bytes, phase);
 	} else if (c->progress == PROGRESS_BAR) {
 		char bar[41];
 		int n = (int)(frac * 40);
@@ -124,7 +132,9 @@ static void on_progress(json_object *msg, void *userdata)
 		memset(bar, '#', (size_t)n);
 		memset(bar + n, '.', (size_t)(40 - n));
 		bar[40] = '\0';
-		fprintf(stderr, "\r[%s] %5.1f%%", bar, frac * 100);
+		fprintf(stderr, "\r%s [%s] %5.1f%%",
+			strcmp(phase, "unpack") == 0 ? "unpacking " : "converting",
+			bar, frac * 100);
 		c->bar_drawn = true;
 	}
 	fflush(stderr);

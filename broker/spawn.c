@@ -556,7 +556,8 @@ static int spawn(const struct helper_job *job, int exec_fd, int control_fd,
 		 struct iw_failure *f)
 {
 	char argv0[64];
-	char *argv[16];
+	/* the options, and a name per data fd at most (--extent-name) */
+	char *argv[24 + 2 * IW_MAX_DATA_FDS];
 	static char lc_all[] = "LC_ALL=C";
 	static char *const envp[] = { lc_all, NULL };
 	struct sandbox_child c;

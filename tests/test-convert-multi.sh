@@ -122,6 +122,16 @@ conv -O qcow2 --extents "$tmp/flat-flat.vmdk" -f vmdk "$tmp/flat.vmdk" "$tmp/fla
 check "--extents with a monolithicFlat VMDK, to qcow2" test "$rc" = 0
 qemu-img convert -f qcow2 -O raw "$tmp/flat.qcow2" "$tmp/flat.back"
 check "... converts back to what qemu-img reads" cmp -s "$tmp/flat.back" "$tmp/flat.ref"
+# many extents: one helper argument per name, one fd each
+qemu-img create -q -f vmdk -o subformat=twoGbMaxExtentFlat "$tmp/wide.vmdk" 20G
+qemu-io -f vmdk -c 'write -P 0x61 1M 1M' -c 'write -P 0x62 19455M 1M' "$tmp/wide.vmdk" >/dev/null
+qemu-img convert -f vmdk -O raw "$tmp/wide.vmdk" "$tmp/wide.ref"
+exts=$(ls "$tmp"/wide-f0*.vmdk | sort | paste -sd, -)
+conv --progress=json --extents "$exts" "$tmp/wide.vmdk" "$tmp/wide.out"
+check "--extents with $(echo "$exts" | tr , '\n' | wc -l) extent files converts" test "$rc" = 0
+check "... as qemu-img does" python3 "$top/tests/images/sparse-cmp.py" "$tmp/wide.out" "$tmp/wide.ref"
+check "... with progress lines" grep -q '"progress": 1.0000.*"phase": "convert"' "$tmp/err"
+rm -f "$tmp"/wide*
 
 # ---- XenServer / OpenStack chain archives (--xenserver) -------------------
 # xs_archive NAME OUT [tar flags]: the chain NAME as 0.vhd (leaf) ... N-1.vhd
@@ -137,8 +147,9 @@ xs_archive() {
 }
 $GEN "$tmp" partial
 xs_archive partial "$tmp/p.tgz" -z
-conv --xenserver "$tmp/p.tgz" "$tmp/p.out"
+conv --progress=json --xenserver "$tmp/p.tgz" "$tmp/p.out"
 check "--xenserver converts a .tgz chain" test "$rc" = 0
+check "... saying when it unpacks" grep -q '"phase": "unpack"' "$tmp/err"
 check "... to the disk the model computes" cmp -s "$tmp/p.out" "$tmp/partial.raw"
 check "... and leaves no scratch file next to DST" sh -c "! ls -A '$tmp' | grep -q imgward-scratch"
 xs_archive partial "$tmp/p.tar"

@@ -44,6 +44,7 @@
 struct progress_state {
 	bool enabled;
 	double last;
+	const char *phase; /* "unpack" while a XenServer archive unpacks */
 };
 
 static double now(void)
@@ -71,6 +72,7 @@ static void send_progress(uint64_t done, uint64_t total, void *userdata)
 	if (!m)
 		return;
 	json_object_object_add(m, "type", json_object_new_string("progress"));
+	json_object_object_add(m, "phase", json_object_new_string(p->phase));
 	json_object_object_add(m, "progress",
 			       json_object_new_double(
 				       total ? (double)done / (double)total : 1.0));
@@ -211,7 +213,7 @@ int main(int argc, char **argv)
 	};
 	static struct inputs in = { .n = 1 };
 	struct iw_helper h = { .name = "convert" };
-	struct progress_state progress = { 0 };
+	struct progress_state progress = { .phase = "convert" };
 	struct iw_convert_opts co = { 0 };
 	struct iw_convert_pool *pool = NULL;
 	struct qcow2_writer *qw = NULL;
@@ -347,10 +349,15 @@ int main(int argc, char **argv)
 		iw_helper_fail("resource-limit", "out of memory");
 	if (xenserver) {
 		/* judged whole once it can be read at random (xenserver.c) */
-		if (scratch)
+		if (scratch) {
+			progress.phase = "unpack";
 			iw_view_init_fd(&tarv, scratch_fd,
 					xs_unpack(&in.views[0], scratch_fd,
-						  scratch_limit));
+						  scratch_limit, send_progress,
+						  &progress));
+			progress.phase = "convert";
+			progress.last = 0;
+		}
 		else
 			iw_view_init_fd(&tarv, IW_FD_INPUT, in.sizes[0]);
 		ret = xs_open_map(&tarv, &r, &map);

@@ -2,6 +2,7 @@
 #include "xenserver.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -15,9 +16,26 @@
 
 #define XS_BLOCK 4096
 
+/* how far the decompressor has read the archive: the unpack's progress
+ * (reads are in order; one unpack per process) */
+static _Atomic uint64_t read_end;
+
+static int counting_read(const struct iw_view *v, void *buf, size_t len,
+			 uint64_t off)
+{
+	int r = iw_pread_all(v->fd, buf, len, off);
+
+	if (r == 0 && off + len > atomic_load(&read_end))
+		atomic_store(&read_end, off + len);
+	return r;
+}
+
 struct unpack {
 	int fd;
 	uint64_t pos;
+	uint64_t in_size;
+	void (*progress)(uint64_t done, uint64_t total, void *);
+	void *userdata;
 	int error; /* negative errno of a failed write */
 	uint8_t block[XS_BLOCK];
 	size_t fill; /* bytes in block (the output not yet written) */
@@ -60,16 +78,21 @@ static int unpack_sink(void *opaque, const void *buf, size_t len)
 				return u->error = r;
 		}
 	}
+	if (u->progress)
+		u->progress(atomic_load(&read_end), u->in_size, u->userdata);
 	return 0;
 }
 
-uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit)
+uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit,
+		   void (*progress)(uint64_t done, uint64_t total, void *),
+		   void *userdata)
 {
 	static const enum iw_compression kinds[] = {
 		IW_COMPRESSION_GZIP, IW_COMPRESSION_XZ, IW_COMPRESSION_ZSTD,
 		IW_COMPRESSION_BZIP2,
 	};
 	static struct unpack u; /* 4 KiB block: off the stack */
+	struct iw_view counted = *in;
 	struct iw_decompress_limits lim = { .max_out = limit };
 	struct iw_decompress_result res;
 	uint8_t magic[16] = { 0 };
@@ -84,9 +107,15 @@ uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit)
 	if (kind < 0)
 		iw_helper_fail("refused", "the archive is not compressed in a "
 			       "format imgward decompresses");
-	u = (struct unpack){ .fd = scratch_fd };
-	r = iw_decompress(in, (enum iw_compression)kind, &lim, unpack_sink, &u,
-			  &res);
+	u = (struct unpack){ .fd = scratch_fd,
+			     .in_size = in->size,
+			     .progress = progress,
+			     .userdata = userdata };
+	counted.read = counting_read;
+	counted.budget = &counted.own_budget;
+	counted.own_budget = UINT64_MAX; /* the whole stream, once */
+	r = iw_decompress(&counted, (enum iw_compression)kind, &lim,
+			  unpack_sink, &u, &res);
 	if (r == 0 && u.error == 0)
 		r = flush_block(&u);
 	if (r < 0 || u.error < 0)

@@ -14,10 +14,13 @@
 #include "formats/map.h"
 #include "view.h"
 
-/* Decompress the archive in `in` into scratch_fd (zero 4 KiB blocks left
- * as holes), at most limit bytes. Exits through iw_helper_fail on any
- * error; returns the decompressed size. */
-uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit);
+/* Decompress the archive in `in` (an fd view) into scratch_fd (zero 4 KiB
+ * blocks left as holes), at most limit bytes, calling progress with the
+ * compressed bytes read so far and in's size. Exits through
+ * iw_helper_fail on any error; returns the decompressed size. */
+uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit,
+		   void (*progress)(uint64_t done, uint64_t total, void *),
+		   void *userdata);
 
 /* Judge the (uncompressed) archive tarv as a whole, check its chain, and
  * open the block map over its members, with host offsets in tarv's file.
