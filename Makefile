@@ -87,7 +87,7 @@ FUZZ_REPLAY_BINS := $(FUZZ_HARNESSES:%=$(B)/tests/fuzz-replay-%)
 all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) \
 	$(TEST_HELPER_BINS) $(FUZZ_REPLAY_BINS) $(BROKER_TEST_BINS)
 
-.PHONY: all check check-valgrind check-sanitize install uninstall clean fuzz \
+.PHONY: all check check-valgrind check-sanitize install uninstall clean fuzz afl \
 	format-check
 
 # V=1 shows full command lines
@@ -211,6 +211,9 @@ check-sanitize:
 FUZZ_SECONDS ?= 60
 fuzz:
 	$(MAKE) -C fuzz FUZZ_SECONDS=$(FUZZ_SECONDS)
+# AFL++ against the real helper binaries (fuzz/afl/README.md)
+afl:
+	$(MAKE) -C fuzz/afl
 
 # ---- install ---------------------------------------------------------
 install: all
