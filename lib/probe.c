@@ -180,6 +180,39 @@ int iw_probe(const struct iw_view *v, struct iw_report *r)
 	return probe_view(&ctx, v, r);
 }
 
+/*
+ * One reader on its own, as probe_view() runs it when it is the primary
+ * (or a content reader): for the per-reader fuzz harnesses, which would
+ * otherwise reach a reader only when no other reader claims the input.
+ */
+int iw_probe_one(const char *reader, const struct iw_view *v,
+		 struct iw_report *r)
+{
+	struct iw_probe_ctx ctx = { .depth = 0 };
+	const struct iw_format *f = iw_format_by_name(reader);
+	_cleanup_free_ uint8_t *head = NULL;
+	size_t head_len;
+	int ret;
+
+	if (!f)
+		return -ENOENT;
+	head_len = (size_t)MIN(v->size, (uint64_t)IW_HEAD_SIZE);
+	head = malloc(head_len ? head_len : 1);
+	if (!head)
+		return -ENOMEM;
+	ret = iw_view_read(v, head, head_len, 0);
+	if (ret < 0)
+		return ret;
+	/* probe() may rely on what match() checked */
+	if (!f->match(v, head, head_len))
+		return -EMEDIUMTYPE;
+	iw_report_add_match(r, f->name);
+	ret = run_reader(f, v, head, head_len, r, &ctx);
+	if (ret == 0 && f->kind == IW_KIND_CONTENT)
+		r->format = f->name;
+	return ret;
+}
+
 int iw_probe_nested(struct iw_probe_ctx *ctx, const struct iw_view *inner,
 		    struct iw_report *child)
 {

@@ -16,6 +16,14 @@
  * a backend I/O error (then r is incomplete and must not be used). */
 int iw_probe(const struct iw_view *v, struct iw_report *r);
 
+/* Run the one reader called `reader` (a name from iw_format_names) over v
+ * into r, as iw_probe() runs it, without the others and without the
+ * verdict rules: for per-reader fuzzing. 0, -ENOENT for an unknown name,
+ * -EMEDIUMTYPE when the reader's match() refuses v (nothing reported),
+ * or what iw_probe() returns. */
+int iw_probe_one(const char *reader, const struct iw_view *v,
+		 struct iw_report *r);
+
 /* The format qemu's auto-detection would choose for a file that starts
  * with head[0..len) and is file_size bytes long (qemu driver names). */
 const char *iw_qemu_probe(const uint8_t *head, size_t len, uint64_t file_size);

@@ -1,0 +1,25 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer harness: the converter's vmdk block map (lib/formats/vmdk-map.c),
+ * opened with iw_map_open("vmdk") over the input as imgward-convert opens
+ * it, walked as the engine walks it, every extent checked against the
+ * mapper's contract and read or decompressed (fuzz/map-walk.h).
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "map-walk.h"
+
+/* grains go down to 512 bytes (streamOptimized: 64 KiB, compressed
+ * much smaller): see map-walk.h */
+#define MAX_INPUT MAP_WALK_MAX_INPUT
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	if (size > MAX_INPUT)
+		return 0;
+	map_walk_one("vmdk", data, size);
+	return 0;
+}

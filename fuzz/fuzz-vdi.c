@@ -1,0 +1,30 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer harness: the VDI reader, each run alone on the input through
+ * iw_probe_one() (the reader's probe() as imgward-sniff's iw_probe()
+ * calls it, over a memory view), then the report serialised to JSON.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "max-len.h"
+#include "run-readers.h"
+
+/* qemu reads only 1 MiB VDI blocks: an image with one allocated block
+ * (which the reader's block checks look at) is just over 1 MiB. */
+#define MAX_INPUT (2u << 20)
+
+FUZZ_DEFAULT_MAX_LEN(MAX_INPUT)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const readers[] = { "vdi" };
+
+	if (size > MAX_INPUT)
+		return 0;
+	fuzz_run_readers(readers, sizeof(readers) / sizeof(readers[0]), data,
+			 size);
+	return 0;
+}

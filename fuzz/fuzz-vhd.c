@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libFuzzer harness: the VHD reader (fixed, dynamic, differencing: footer,
+ * header, BAT, parent locators), each run alone on the input through
+ * iw_probe_one() (the reader's probe() as imgward-sniff's iw_probe() calls
+ * it, over a memory view), then the report serialised to JSON.
+ */
+#include <stddef.h>
+#include <stdint.h>
+
+#include "run-readers.h"
+
+/* Bigger inputs only slow the fuzzer; structures past 1 MiB are reached
+ * through offsets, which the fuzzer mutates anyway. */
+#define MAX_INPUT (1 << 20)
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static const char *const readers[] = { "vhd" };
+
+	if (size > MAX_INPUT)
+		return 0;
+	fuzz_run_readers(readers, sizeof(readers) / sizeof(readers[0]), data,
+			 size);
+	return 0;
+}
