@@ -14,17 +14,4 @@
  * through offsets, which the fuzzer mutates anyway. */
 #define MAX_INPUT (1 << 20)
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	static const char *const readers[] = {
-		"luks", "parallels", "bochs", "cloop", "dmg",
-	};
-
-	if (size > MAX_INPUT)
-		return 0;
-	fuzz_run_readers(readers, sizeof(readers) / sizeof(readers[0]), data,
-			 size);
-	return 0;
-}
+FUZZ_READERS_HARNESS(MAX_INPUT, "luks", "parallels", "bochs", "cloop", "dmg")

@@ -18,12 +18,4 @@
 
 FUZZ_DEFAULT_MAX_LEN(MAX_INPUT)
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	if (size > MAX_INPUT)
-		return 0;
-	map_walk_one("vhdx", data, size);
-	return 0;
-}
+FUZZ_MAP_HARNESS(MAX_INPUT, "vhdx")

@@ -14,12 +14,4 @@
  * much smaller): see map-walk.h */
 #define MAX_INPUT MAP_WALK_MAX_INPUT
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	if (size > MAX_INPUT)
-		return 0;
-	map_walk_one("vmdk", data, size);
-	return 0;
-}
+FUZZ_MAP_HARNESS(MAX_INPUT, "vmdk")

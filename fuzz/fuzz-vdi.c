@@ -16,15 +16,4 @@
 
 FUZZ_DEFAULT_MAX_LEN(MAX_INPUT)
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
-	static const char *const readers[] = { "vdi" };
-
-	if (size > MAX_INPUT)
-		return 0;
-	fuzz_run_readers(readers, sizeof(readers) / sizeof(readers[0]), data,
-			 size);
-	return 0;
-}
+FUZZ_READERS_HARNESS(MAX_INPUT, "vdi")

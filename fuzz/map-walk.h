@@ -229,4 +229,14 @@ static inline void map_walk_one(const char *format, const uint8_t *data,
 	iw_report_done(&r);
 }
 
+/* A single-file map harness's whole entry point. */
+#define FUZZ_MAP_HARNESS(max_input, format)                                  \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);         \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)          \
+	{                                                                     \
+		if (size <= (max_input))                                      \
+			map_walk_one((format), data, size);                   \
+		return 0;                                                     \
+	}
+
 #endif

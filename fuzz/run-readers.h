@@ -42,4 +42,19 @@ static inline void fuzz_run_readers(const char *const *names, size_t n,
 		fuzz_run_reader(names[i], data, size);
 }
 
+/* A reader harness's whole entry point: inputs past max_input are
+ * skipped, the rest go to each named reader in turn. */
+#define FUZZ_READERS_HARNESS(max_input, ...)                                  \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);         \
+	int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)          \
+	{                                                                     \
+		static const char *const readers[] = { __VA_ARGS__ };         \
+                                                                              \
+		if (size <= (max_input))                                      \
+			fuzz_run_readers(readers,                             \
+					 sizeof(readers) / sizeof(readers[0]), \
+					 data, size);                         \
+		return 0;                                                     \
+	}
+
 #endif
