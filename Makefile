@@ -24,19 +24,12 @@ PKG_CONFIG ?= pkg-config
 
 VERSION := 0.1.0
 
-WARNINGS := -Wall -Wextra -Werror -Wshadow -Wvla -Wformat=2 \
-	-Wformat-nonliteral -Wmissing-prototypes -Wstrict-prototypes \
-	-Wimplicit-fallthrough -Wno-unused-parameter -Wpointer-arith \
-	-Wcast-qual -Wundef -Wwrite-strings -Wold-style-definition \
-	-Wnull-dereference -Wframe-larger-than=65536
-HARDEN := -D_FORTIFY_SOURCE=3 -fstack-protector-strong \
-	-fstack-clash-protection -fcf-protection -fPIE
+include mk/flags.mk
 OPT ?= -O2 -g
 BASE_CFLAGS := -std=gnu11 $(OPT) $(WARNINGS) $(HARDEN) -D_GNU_SOURCE \
 	-DIMGWARD_VERSION='"$(VERSION)"' -Ilib -I$(B)/gen
 CFLAGS ?=
 LDFLAGS ?=
-HARDEN_LD := -Wl,-z,relro,-z,now -Wl,-z,noexecstack
 
 pc_cflags = $(shell $(PKG_CONFIG) --cflags $(1))
 pc_libs = $(shell $(PKG_CONFIG) --libs $(1))
