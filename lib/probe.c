@@ -43,6 +43,27 @@ static int run_reader(const struct iw_format *f, const struct iw_view *v,
 	return 0;
 }
 
+/* The first IW_HEAD_SIZE bytes (fewer for a smaller file), which every
+ * reader's match() looks at. *ret_head is malloc'd. */
+static int read_head(const struct iw_view *v, uint8_t **ret_head,
+		     size_t *ret_len)
+{
+	size_t len = (size_t)MIN(v->size, (uint64_t)IW_HEAD_SIZE);
+	uint8_t *head = malloc(len ? len : 1);
+	int ret;
+
+	if (!head)
+		return -ENOMEM;
+	ret = iw_view_read(v, head, len, 0);
+	if (ret < 0) {
+		free(head);
+		return ret;
+	}
+	*ret_head = head;
+	*ret_len = len;
+	return 0;
+}
+
 static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 		      struct iw_report *r)
 {
@@ -55,11 +76,7 @@ static int probe_view(struct iw_probe_ctx *ctx, const struct iw_view *v,
 	const char *qemu_pick;
 	int ret;
 
-	head_len = (size_t)MIN(v->size, (uint64_t)IW_HEAD_SIZE);
-	head = malloc(head_len ? head_len : 1);
-	if (!head)
-		return -ENOMEM;
-	ret = iw_view_read(v, head, head_len, 0);
+	ret = read_head(v, &head, &head_len);
 	if (ret < 0)
 		return ret;
 
@@ -196,11 +213,7 @@ int iw_probe_one(const char *reader, const struct iw_view *v,
 
 	if (!f)
 		return -ENOENT;
-	head_len = (size_t)MIN(v->size, (uint64_t)IW_HEAD_SIZE);
-	head = malloc(head_len ? head_len : 1);
-	if (!head)
-		return -ENOMEM;
-	ret = iw_view_read(v, head, head_len, 0);
+	ret = read_head(v, &head, &head_len);
 	if (ret < 0)
 		return ret;
 	/* probe() may rely on what match() checked */
