@@ -29,8 +29,11 @@ bool iw_member_name_eq(const char *a, const char *b)
 	return n1 == n2 && memcmp(na, nb, n1) == 0;
 }
 
-/* Does role explain (make harmless) a finding with this code? */
-static bool explained(enum iw_input_role role, int code)
+/* Does role explain (make harmless) a finding with this code? relaxed:
+ * for a XenServer archive the sniffer saw only the head of (see
+ * partial_chain_ok), and for its compressed wrapper once the archive
+ * inside passed. */
+static bool explained(enum iw_input_role role, int code, bool relaxed)
 {
 	switch (role) {
 	case IW_ROLE_CHAIN_CHILD:
@@ -43,13 +46,20 @@ static bool explained(enum iw_input_role role, int code)
 		return code == IW_F_EXTERNAL_EXTENT ||
 		       code == IW_F_UNSUPPORTED_SUBFORMAT;
 	case IW_ROLE_ARCHIVE:
-	case IW_ROLE_XENSERVER:
-		/* "extract the image first": the member is named, or the
-		 * chain members are the numbered ones */
+		/* "extract the image first": the member is named */
 		return code == IW_F_ARCHIVE;
+	case IW_ROLE_XENSERVER:
+		/* the chain members are the numbered ones; in a head only,
+		 * links to members not seen cannot be checked (the
+		 * converter checks them all once it has unpacked it) */
+		return code == IW_F_ARCHIVE ||
+		       (relaxed && (code == IW_F_CHAIN_BROKEN ||
+				    code == IW_F_CHAIN_GAP ||
+				    code == IW_F_NESTED_UNSAFE));
 	case IW_ROLE_COMPRESSED_XENSERVER:
 		/* the converter decompresses it (into a scratch file) */
-		return code == IW_F_COMPRESSED;
+		return code == IW_F_COMPRESSED ||
+		       (relaxed && code == IW_F_NESTED_UNSAFE);
 	case IW_ROLE_SINGLE:
 	case IW_ROLE_CHAIN_BASE:
 		break;
@@ -102,6 +112,63 @@ static bool is_compressed_format(const char *fmt)
 	       strcmp(fmt, "zstd") == 0 || strcmp(fmt, "bzip2") == 0;
 }
 
+static enum iw_verdict judge(json_object *report, enum iw_input_role role,
+			     bool relaxed, const char *member,
+			     json_object **ret_member, const char **why);
+
+static bool has_code(json_object *report, int code)
+{
+	json_object *findings;
+	size_t n;
+
+	if (!json_object_object_get_ex(report, "findings", &findings) ||
+	    !json_object_is_type(findings, json_type_array))
+		return false;
+	n = json_object_array_length(findings);
+	for (size_t i = 0; i < n; i++) {
+		const char *c = iw_json_str(json_object_array_get_idx(findings, i),
+					    "code");
+
+		if (c && iw_code_from_name(c) == code)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * A chain archive the sniffer saw only the head of (a .tgz: 16 MiB
+ * decompressed): the parents of the members it saw may lie past it, so
+ * those members still "need a parent" and the chain looks broken. Fine
+ * for the broker's first look when that is all that is wrong: every
+ * member not safe is unsafe for parent-reference alone. The converter
+ * unpacks the whole archive and judges it again, links included.
+ */
+static bool partial_chain_ok(json_object *tar)
+{
+	json_object *children;
+	size_t n;
+
+	if (!has_code(tar, IW_F_INSPECTION_INCOMPLETE))
+		return false;
+	if (!json_object_object_get_ex(tar, "children", &children) ||
+	    !json_object_is_type(children, json_type_array))
+		return true;
+	n = json_object_array_length(children);
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(children, i);
+		const char *v = iw_json_str(c, "verdict");
+
+		if (!v)
+			return false;
+		if (strcmp(v, "safe") == 0)
+			continue;
+		if (iw_input_verdict(c, IW_ROLE_CHAIN_CHILD, NULL, NULL,
+				     NULL) != IW_SAFE)
+			return false;
+	}
+	return true;
+}
+
 /* A compressed XenServer archive: the wrapper's own findings but
  * "compressed", then the inner tar as IW_ROLE_XENSERVER. */
 static enum iw_verdict compressed_xenserver(json_object *report,
@@ -109,13 +176,9 @@ static enum iw_verdict compressed_xenserver(json_object *report,
 					    const char **why)
 {
 	json_object *children, *inner = NULL;
-	enum iw_verdict v;
+	enum iw_verdict v, iv;
 	size_t n;
 
-	v = iw_input_verdict(report, IW_ROLE_COMPRESSED_XENSERVER, NULL, NULL,
-			     why);
-	if (v != IW_SAFE)
-		return v;
 	if (json_object_object_get_ex(report, "children", &children) &&
 	    json_object_is_type(children, json_type_array)) {
 		n = json_object_array_length(children);
@@ -140,32 +203,51 @@ static enum iw_verdict compressed_xenserver(json_object *report,
 		*why = "not a XenServer VHD chain archive (N.vhd members)";
 		return IW_UNSUPPORTED;
 	}
-	return iw_input_verdict(inner, IW_ROLE_XENSERVER, NULL, ret_member, why);
+	iv = iw_input_verdict(inner, IW_ROLE_XENSERVER, NULL, ret_member, why);
+	if (iv != IW_SAFE)
+		return iv;
+	/* the wrapper's own findings; its nested-unsafe is the archive's,
+	 * just judged */
+	v = judge(report, IW_ROLE_COMPRESSED_XENSERVER, true, NULL, NULL, why);
+	if (v != IW_SAFE && ret_member)
+		*ret_member = NULL;
+	return v;
 }
 
 enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 				 const char *member, json_object **ret_member,
 				 const char **why)
 {
-	enum iw_verdict listed = IW_SAFE, stated, v;
-	const char *dummy, *vname;
-	json_object *findings;
-	size_t n;
+	const char *dummy;
+	const char *fmt = iw_json_str(report, "format");
 
 	if (!why)
 		why = &dummy;
 	*why = NULL;
 	if (ret_member)
 		*ret_member = NULL;
+	if (role == IW_ROLE_XENSERVER && fmt && is_compressed_format(fmt))
+		return compressed_xenserver(report, ret_member, why);
+	return judge(report, role,
+		     role == IW_ROLE_XENSERVER && partial_chain_ok(report),
+		     member, ret_member, why);
+}
+
+static enum iw_verdict judge(json_object *report, enum iw_input_role role,
+			     bool relaxed, const char *member,
+			     json_object **ret_member, const char **why)
+{
+	enum iw_verdict listed = IW_SAFE, stated, v;
+	const char *vname;
+	json_object *findings;
+	size_t n;
+
 	vname = iw_json_str(report, "verdict");
 	if (!vname || iw_verdict_from_name(vname) < 0) {
 		*why = "the report has no verdict";
 		return IW_INVALID;
 	}
 	stated = (enum iw_verdict)iw_verdict_from_name(vname);
-	if (role == IW_ROLE_XENSERVER && iw_json_str(report, "format") &&
-	    is_compressed_format(iw_json_str(report, "format")))
-		return compressed_xenserver(report, ret_member, why);
 	if (!json_object_object_get_ex(report, "findings", &findings) ||
 	    !json_object_is_type(findings, json_type_array)) {
 		*why = "the report has no findings";
@@ -185,7 +267,7 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
 		}
 		fv = iw_verdict_of_class(iw_code_class((enum iw_code)code));
 		listed = worse(listed, fv);
-		if (fv == IW_SAFE || explained(role, code))
+		if (fv == IW_SAFE || explained(role, code, relaxed))
 			continue;
 		if (fv > v) {
 			v = fv;
