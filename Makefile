@@ -152,7 +152,7 @@ $(B)/tests/%: tests/unit/%.c $(B)/libimgward.a
 	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -Itests/unit -pie $(HARDEN_LD) $< -o $@ \
 		$(B)/libimgward.a $(call pc_libs,json-c zlib liblzma libzstd) -lbz2
 
-$(B)/tests/%: tests/tools/%.c $(B)/libimgward.a
+$(B)/tests/%: tests/tools/%.c $(wildcard tests/tools/*.h) $(B)/libimgward.a
 	@mkdir -p $(dir $@)
 	$(Q)$(call say,CC,$@)$(CC) $(ALL_CFLAGS) -pie $(HARDEN_LD) $< -o $@ \
 		$(B)/libimgward.a $(call pc_libs,json-c zlib liblzma libzstd) -lbz2

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "convert-tool.h"
 #include "convert.h"
 #include "qcow2-writer.h"
 #include "view-fd.h"
@@ -30,7 +31,6 @@ int main(int argc, char **argv)
 	uint32_t cluster_size = QCOW2_WRITER_DEFAULT_CLUSTER;
 	struct iw_report r;
 	struct iw_view v;
-	struct stat sb;
 	int src, dst, ret;
 
 	if (argc < 4 || argc > 6) {
@@ -41,18 +41,14 @@ int main(int argc, char **argv)
 	}
 	if (argc == 6)
 		cluster_size = (uint32_t)strtoul(argv[5], NULL, 0);
-	src = open(argv[2], O_RDONLY | O_CLOEXEC);
-	if (src < 0 || fstat(src, &sb) < 0) {
-		perror(argv[2]);
+	src = tool_open_input(argv[2], &v);
+	if (src < 0)
 		return 2;
-	}
 	dst = open(argv[3], O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 	if (dst < 0) {
 		perror(argv[3]);
 		return 2;
 	}
-	iw_view_init_fd(&v, src, (uint64_t)sb.st_size);
-	v.own_budget = UINT64_MAX; /* conversion reads what it must */
 	if (iw_report_init(&r) < 0)
 		return 2;
 	ret = iw_map_open(argv[1], &v, &r, &m);
@@ -71,19 +67,10 @@ int main(int argc, char **argv)
 	}
 	if (ret == 0)
 		ret = qcow2_writer_finish(w);
-	if (ret < 0) {
-		json_object *j = iw_report_to_json(&r);
-		fprintf(stderr, "convert failed: %s\n%s\n", strerror(-ret),
-			j ? json_object_to_json_string(j) : "");
-		json_object_put(j);
-	} else {
-		fprintf(stderr, "written %llu, skipped %llu, units %llu\n",
-			(unsigned long long)st.bytes_written,
-			(unsigned long long)st.bytes_skipped,
-			(unsigned long long)st.units_decompressed);
+	tool_say(ret, &r, &st);
+	if (ret == 0)
 		fprintf(stderr, "file-size %llu\n",
 			(unsigned long long)qcow2_writer_file_size(w));
-	}
 	qcow2_writer_free(w);
 	iw_map_free(m);
 	iw_report_done(&r);

@@ -18,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "convert-tool.h"
 #include "convert.h"
 #include "formats/vmdk-extents-map.h"
 #include "view-fd.h"
@@ -37,7 +38,7 @@ int main(int argc, char **argv)
 	struct iw_report r;
 	const char *threads = getenv("IMGWARD_THREADS");
 	size_t n;
-	int dst, ret;
+	int ret;
 
 	if (argc < 3 || (size_t)(argc - 3) > MAX_FILES) {
 		fprintf(stderr, "usage: %s OUT DESCRIPTOR [EXTENT ...]\n",
@@ -49,33 +50,18 @@ int main(int argc, char **argv)
 	 * numbering of the map's extents */
 	for (size_t i = 0; i <= n; i++) {
 		const char *path = argv[2 + i], *slash;
-		struct stat sb;
 
-		fds[i] = open(path, O_RDONLY | O_CLOEXEC);
-		if (fds[i] < 0 || fstat(fds[i], &sb) < 0) {
-			perror(path);
+		fds[i] = tool_open_input(path, &views[i]);
+		if (fds[i] < 0)
 			return 2;
-		}
-		iw_view_init_fd(&views[i], fds[i], (uint64_t)sb.st_size);
-		views[i].own_budget = UINT64_MAX; /* reads what it must */
 		if (i > 0) {
 			vp[i - 1] = &views[i];
 			slash = strrchr(path, '/');
 			names[i - 1] = slash ? slash + 1 : path;
 		}
 	}
-	if (strcmp(argv[1], "-") == 0) {
-		dst = STDOUT_FILENO;
-		o.output = IW_OUTPUT_STREAM;
-	} else {
-		dst = open(argv[1], O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
-			   0644);
-		o.output = IW_OUTPUT_FILE;
-	}
-	if (dst < 0) {
-		perror(argv[1]);
+	if (tool_open_output(argv[1], &o) < 0)
 		return 2;
-	}
 	if (iw_report_init(&r) < 0)
 		return 2;
 	ret = iw_map_open_vmdk_extents(&views[0], names, vp, n, &r, &m);
@@ -83,20 +69,10 @@ int main(int argc, char **argv)
 		o.src_fd = -1;
 		o.src_fds = fds;
 		o.n_src_fds = n + 1;
-		o.dst_fd = dst;
 		o.threads = threads ? (unsigned)atoi(threads) : 0;
 		ret = iw_convert(m, &o, &st);
 	}
-	if (ret < 0) {
-		json_object *j = iw_report_to_json(&r);
-		fprintf(stderr, "convert failed: %s\n%s\n", strerror(-ret),
-			j ? json_object_to_json_string(j) : "");
-		json_object_put(j);
-	} else {
-		fprintf(stderr, "written %llu, skipped %llu\n",
-			(unsigned long long)st.bytes_written,
-			(unsigned long long)st.bytes_skipped);
-	}
+	tool_say(ret, &r, &st);
 	iw_map_free(m);
 	iw_report_done(&r);
 	for (size_t i = 0; i <= n; i++)
