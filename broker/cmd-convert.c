@@ -512,9 +512,7 @@ static int judge_inputs(struct job_inputs *j,
 /* The leaf's report (order[0]) among a chain archive's members. */
 static json_object *xenserver_leaf(json_object *tar)
 {
-	json_object *fs, *data, *chain, *order, *children;
-	const char *leaf;
-	size_t n;
+	json_object *fs, *data, *chain, *order, *leaf;
 
 	if (!json_object_object_get_ex(tar, "format-specific", &fs) ||
 	    !json_object_object_get_ex(fs, "data", &data) ||
@@ -522,19 +520,13 @@ static json_object *xenserver_leaf(json_object *tar)
 	    !json_object_object_get_ex(chain, "order", &order) ||
 	    !json_object_is_type(order, json_type_array) ||
 	    json_object_array_length(order) == 0 ||
-	    !json_object_object_get_ex(tar, "children", &children) ||
-	    !json_object_is_type(children, json_type_array))
+	    !json_object_get_string(json_object_array_get_idx(order, 0)))
 		return NULL;
-	leaf = json_object_get_string(json_object_array_get_idx(order, 0));
-	n = json_object_array_length(children);
-	for (size_t i = 0; leaf && i < n; i++) {
-		json_object *c = json_object_array_get_idx(children, i);
-
-		if (iw_member_name_eq(jstr(c, "name"), leaf) &&
-		    strcmp(jstr(c, "format"), "vhd") == 0)
-			return c;
-	}
-	return NULL;
+	leaf = iw_report_child(
+		tar, NULL,
+		json_object_get_string(json_object_array_get_idx(order, 0)),
+		NULL);
+	return leaf && strcmp(jstr(leaf, "format"), "vhd") == 0 ? leaf : NULL;
 }
 
 /* An unnamed read-write file for unpacking an archive: in dir, else next

@@ -29,6 +29,36 @@ bool iw_member_name_eq(const char *a, const char *b)
 	return n1 == n2 && memcmp(na, nb, n1) == 0;
 }
 
+json_object *iw_report_child(json_object *report, const char *role,
+			     const char *name, bool *dup)
+{
+	json_object *children, *found = NULL;
+	size_t n;
+
+	if (dup)
+		*dup = false;
+	if (!json_object_object_get_ex(report, "children", &children) ||
+	    !json_object_is_type(children, json_type_array))
+		return NULL;
+	n = json_object_array_length(children);
+	for (size_t i = 0; i < n; i++) {
+		json_object *c = json_object_array_get_idx(children, i);
+		const char *cr = iw_json_str(c, "role");
+		const char *cn = iw_json_str(c, "name");
+
+		if ((role && (!cr || strcmp(cr, role) != 0)) ||
+		    (name && (!cn || !iw_member_name_eq(cn, name))))
+			continue;
+		if (found) {
+			if (dup)
+				*dup = true;
+			break;
+		}
+		found = c;
+	}
+	return found;
+}
+
 /* Does role explain (make harmless) a finding with this code? relaxed:
  * for a XenServer archive the sniffer saw only the head of (see
  * partial_chain_ok), and for its compressed wrapper once the archive
@@ -77,32 +107,18 @@ static enum iw_verdict worse(enum iw_verdict a, enum iw_verdict b)
 static json_object *find_member(json_object *report, const char *member,
 				const char **why)
 {
-	json_object *children, *found = NULL;
-	size_t n;
+	json_object *found;
+	bool dup;
 
-	if (!member || !json_object_object_get_ex(report, "children",
-						  &children) ||
-	    !json_object_is_type(children, json_type_array)) {
-		*why = "the archive has no such member";
+	found = member ? iw_report_child(report, "member", member, &dup) : NULL;
+	if (!found) {
+		*why = "the archive has no such member (or it was not inspected)";
 		return NULL;
 	}
-	n = json_object_array_length(children);
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(children, i);
-		const char *name = iw_json_str(c, "name");
-		const char *role = iw_json_str(c, "role");
-
-		if (!name || !role || strcmp(role, "member") != 0 ||
-		    !iw_member_name_eq(name, member))
-			continue;
-		if (found) {
-			*why = "the archive holds two members of that name";
-			return NULL;
-		}
-		found = c;
+	if (dup) {
+		*why = "the archive holds two members of that name";
+		return NULL;
 	}
-	if (!found)
-		*why = "the archive has no such member (or it was not inspected)";
 	return found;
 }
 
@@ -175,23 +191,9 @@ static enum iw_verdict compressed_xenserver(json_object *report,
 					    json_object **ret_member,
 					    const char **why)
 {
-	json_object *children, *inner = NULL;
+	json_object *inner = iw_report_child(report, "inner", NULL, NULL);
 	enum iw_verdict v, iv;
-	size_t n;
 
-	if (json_object_object_get_ex(report, "children", &children) &&
-	    json_object_is_type(children, json_type_array)) {
-		n = json_object_array_length(children);
-		for (size_t i = 0; i < n; i++) {
-			json_object *c = json_object_array_get_idx(children, i);
-			const char *role = iw_json_str(c, "role");
-
-			if (role && strcmp(role, "inner") == 0) {
-				inner = c;
-				break;
-			}
-		}
-	}
 	if (!inner) {
 		*why = "the compressed stream holds no inspected archive";
 		return IW_UNSUPPORTED;

@@ -61,6 +61,12 @@ enum iw_verdict iw_input_verdict(json_object *report, enum iw_input_role role,
  * assumed). */
 const char *iw_json_str(json_object *o, const char *key);
 
+/* The first child report of report with this role (NULL: any role) and
+ * this member name (NULL: any; compared with iw_member_name_eq); *dup (if
+ * not NULL) says whether another child matches too. NULL if none. */
+json_object *iw_report_child(json_object *report, const char *role,
+			     const char *name, bool *dup);
+
 /* Do two archive member names name the same member ("./a.vhd" is
  * "a.vhd": tar_normalise_name)? Names too long to compare are not. */
 bool iw_member_name_eq(const char *a, const char *b);

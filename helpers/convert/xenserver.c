@@ -143,26 +143,6 @@ uint64_t xs_unpack(const struct iw_view *in, int scratch_fd, uint64_t limit,
 	return u.pos;
 }
 
-/* the member report among tar's children named name */
-static json_object *chain_child(json_object *tar, const char *name)
-{
-	json_object *children;
-	size_t n;
-
-	if (!json_object_object_get_ex(tar, "children", &children) ||
-	    !json_object_is_type(children, json_type_array))
-		return NULL;
-	n = json_object_array_length(children);
-	for (size_t i = 0; i < n; i++) {
-		json_object *c = json_object_array_get_idx(children, i);
-		const char *cn = iw_json_str(c, "name");
-
-		if (cn && iw_member_name_eq(cn, name))
-			return c;
-	}
-	return NULL;
-}
-
 int xs_open_map(struct iw_view *tarv, struct iw_report *r, struct iw_map **ret)
 {
 	static struct iw_view views[IW_VHD_CHAIN_MAX_LAYERS];
@@ -210,7 +190,8 @@ int xs_open_map(struct iw_view *tarv, struct iw_report *r, struct iw_map **ret)
 	for (size_t i = 0; i < n; i++) {
 		const char *name =
 			json_object_get_string(json_object_array_get_idx(order, i));
-		json_object *child = name ? chain_child(tar, name) : NULL;
+		json_object *child =
+			name ? iw_report_child(tar, NULL, name, NULL) : NULL;
 		const char *cv = child ? iw_json_str(child, "verdict") : NULL;
 
 		if (!cv || strcmp(cv, "safe") != 0)
