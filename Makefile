@@ -59,7 +59,7 @@ HELPER_STATIC_LIBS := $(call pc_libs,libseccomp json-c zlib liblzma libzstd) -lb
 HELPER_LDFLAGS := -static-pie $(HARDEN_LD)
 
 # ---- sources ---------------------------------------------------------
-LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/formats/*.c)
+LIB_SRCS := $(wildcard lib/*.c) $(wildcard lib/formats/*.c) $(wildcard lib/scan/*.c)
 LIB_OBJS := $(LIB_SRCS:%.c=$(B)/obj/%.o)
 BROKER_SRCS := $(wildcard broker/*.c)
 BROKER_OBJS := $(BROKER_SRCS:%.c=$(B)/obj/%.o)

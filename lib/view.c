@@ -33,6 +33,19 @@ void iw_view_init_mem(struct iw_view *v, const void *buf, size_t len)
 	v->budget = &v->own_budget;
 }
 
+void iw_view_init_custom(struct iw_view *v, uint64_t size, iw_read_fn read_fn,
+			 void *priv)
+{
+	*v = (struct iw_view){
+		.size = size,
+		.read = read_fn,
+		.fd = -1,
+		.priv = priv,
+		.own_budget = IW_VIEW_DEFAULT_BUDGET,
+	};
+	v->budget = &v->own_budget;
+}
+
 int iw_view_init_sub(struct iw_view *v, const struct iw_view *parent,
 		     uint64_t off, uint64_t len)
 {

@@ -35,6 +35,7 @@ struct iw_view {
 	int fd;			      /* fd backend */
 	const struct iw_view *parent; /* sub-view backend */
 	uint64_t base;		      /* sub-view offset inside parent */
+	void *priv;		      /* custom backend's own state */
 	/* shared read budget: the top view owns it, sub-views point to it */
 	uint64_t *budget;
 	uint64_t own_budget;
@@ -51,6 +52,12 @@ void iw_view_init_mem(struct iw_view *v, const void *buf, size_t len);
 /* A window [off, off+len) of parent. Fails with -ERANGE if it does not fit. */
 int iw_view_init_sub(struct iw_view *v, const struct iw_view *parent,
 		     uint64_t off, uint64_t len);
+
+/* A view whose bytes come from read_fn (e.g. a guest disk read through a
+ * format's block map, a file inside an NTFS volume); priv is the
+ * backend's state, reachable as v->priv in read_fn. Own budget. */
+void iw_view_init_custom(struct iw_view *v, uint64_t size, iw_read_fn read_fn,
+			 void *priv);
 
 /* Read exactly len bytes at off. -ERANGE when [off,off+len) is outside the
  * view, -E2BIG when the read budget is spent, other -errno from the backend. */
