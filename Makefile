@@ -80,7 +80,7 @@ FUZZ_REPLAY_BINS := $(FUZZ_HARNESSES:%=$(B)/tests/fuzz-replay-%)
 all: $(B)/imgward $(HELPERS:%=$(B)/imgward-%) $(UNIT_BINS) $(TEST_TOOL_BINS) \
 	$(TEST_HELPER_BINS) $(FUZZ_REPLAY_BINS) $(BROKER_TEST_BINS)
 
-.PHONY: all check check-valgrind check-sanitize install uninstall clean fuzz afl \
+.PHONY: all check check-slow check-valgrind check-sanitize install uninstall clean fuzz afl \
 	format-check
 
 # V=1 shows full command lines
@@ -180,6 +180,11 @@ $(B)/tests/%: tests/helpers/%.c $(B)/libimgward.a $(foreach p,$(POLICIES),$(B)/o
 
 check: all
 	tests/run-tests
+
+# the slow tests too (libguestfs appliances under TCG: tests that call
+# requires_slow in tests/functions.sh)
+check-slow: all
+	IMGWARD_SLOW_TESTS=1 tests/run-tests
 
 check-valgrind: all
 	IMGWARD_TEST_VALGRIND=1 tests/run-tests

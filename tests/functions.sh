@@ -43,6 +43,12 @@ requires() {
 	command -v "$1" >/dev/null 2>&1 || skip "$1 is not installed"
 }
 requires_root() { [ "$(id -u)" = 0 ] || skip "needs root"; }
+# A slow test (a libguestfs appliance under TCG, minutes of work) runs only
+# when asked: IMGWARD_SLOW_TESTS=1 tests/run-tests (`make check-slow`).
+requires_slow() {
+	[ "${IMGWARD_SLOW_TESTS:-0}" = 1 ] ||
+		skip "slow test ($*): run with IMGWARD_SLOW_TESTS=1 or make check-slow"
+}
 
 # JSON assertions (jq): jq_is JSON FILTER EXPECTED
 jq_is() {
