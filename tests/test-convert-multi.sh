@@ -168,6 +168,15 @@ xs_archive big "$tmp/big.tgz" -z
 conv --xenserver "$tmp/big.tgz" "$tmp/big.out"
 check "--xenserver converts a .tgz chain larger than the sniffer's head" test "$rc" = 0
 check "... to the disk the model computes" cmp -s "$tmp/big.out" "$tmp/big.raw"
+# probe on it: the links past the head are "not inspected", not broken
+big_probe=$("$SNIFF_FILE" "$tmp/big.tgz")
+tar_rep=$(printf '%s' "$big_probe" | jq '.children[0]')
+check "probe of that .tgz: no chain-broken or chain-gap" \
+	jq_is "$tar_rep" '[.findings[].code | select(. == "chain-broken" or . == "chain-gap")] | length' 0
+check "... the leaf's parent past the head is inspection-incomplete" \
+	jq_is "$tar_rep" '[.findings[] | select(.code == "inspection-incomplete" and (.detail | test("differencing")))] | length' 1
+check "... and no member is unsafe for its parent reference" \
+	jq_is "$tar_rep" '[.children[]?.findings[]?.code | select(. == "parent-reference")] | length' 0
 rm -f "$tmp"/big*
 $GEN "$tmp" layers32
 xs_archive layers32 "$tmp/l.txz" -J

@@ -637,6 +637,12 @@ static int tar_check_chain(struct tar_state *s)
 	struct tar_chain_entry *chain, legacy[3];
 	unsigned n;
 	bool linked = true, gap = false;
+	/* Only a head of the archive was walked (the decompressed prefix of
+	 * a large .tgz): members past it were not seen, so a number missing
+	 * from the sequence, or a last member that is a differencing disk,
+	 * says nothing about the chain. Those are "not inspected", never
+	 * "broken"; the converter judges the whole archive. */
+	bool open_end = !s->complete;
 	json_object *obj, *order, *links;
 
 	if (s->n_numbered == 0 && s->n_legacy == 0)
@@ -685,7 +691,13 @@ static int tar_check_chain(struct tar_state *s)
 				gap = true;
 				continue;
 			}
-			if (chain[i].number != expected) {
+			if (chain[i].number != expected && open_end) {
+				iw_finding(s->r, IW_F_INSPECTION_INCOMPLETE,
+					   "chain member %u.vhd is not in the "
+					   "inspected part of the archive",
+					   expected);
+				gap = true;
+			} else if (chain[i].number != expected) {
 				iw_finding(s->r, IW_F_CHAIN_GAP,
 					   "chain member %u.vhd is missing "
 					   "before %s",
@@ -754,6 +766,18 @@ static int tar_check_chain(struct tar_state *s)
 				   "chain member %s has no disk type in its "
 				   "report",
 				   chain[i].name);
+			linked = false;
+			continue;
+		}
+		if (last && open_end &&
+		    strcmp(f.disk_type, "differencing") == 0) {
+			/* its parent may well follow the inspected part */
+			iw_finding(s->r, IW_F_INSPECTION_INCOMPLETE,
+				   "chain member %s is a differencing disk "
+				   "whose parent is not in the inspected part "
+				   "of the archive",
+				   chain[i].name);
+			s->pending[chain[i].pending].chain_member = true;
 			linked = false;
 			continue;
 		}
