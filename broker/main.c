@@ -18,7 +18,10 @@ static const struct command commands[] = {
 	  "identify an image and judge whether it is safe to open" },
 	{ "convert", cmd_convert,
 	  "convert an image to raw (or qcow2) in the sandboxed converter" },
-	/* scan, inject, import and serve slot in here */
+	{ "scan", cmd_scan,
+	  "list partitions and filesystems, find Windows, in the sandboxed "
+	  "scanner" },
+	/* inject, import and serve slot in here */
 };
 
 static void usage(FILE *out)

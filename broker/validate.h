@@ -12,4 +12,13 @@
 bool validate_probe_report(json_object *rep, unsigned depth,
 			   struct iw_failure *f);
 
+/* Is scan the "scan" object of a well-formed imgward-ntfs result
+ * (README "Scanning": partition-table, partitions, windows, hibernated,
+ * problems)? Every key, type and enum is checked, strings and counts
+ * bounded, problem codes and filesystem names must be known, and what
+ * follows from the rest (virtio-installed, hibernated, the Windows
+ * partition) is recomputed. On false, f says what was wrong (code
+ * protocol-violation). */
+bool validate_scan_report(json_object *scan, struct iw_failure *f);
+
 #endif
