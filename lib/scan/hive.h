@@ -11,7 +11,8 @@
  * bin ("hbin", offset, size inside the hive data), every cell (size,
  * inside its bin, the expected signature: nk, vk, lf, lh, li, ri, db),
  * every offset before it is followed; counts, name lengths, value sizes
- * and depths are capped (HIVE_MAX_* in hive.c, near hivex's own limits);
+ * and depths are capped (HIVE_MAX_* in hive.c, near hivex's own limits:
+ * 70000 subkeys, 110000 values, 8000000 bytes of value data, 512 levels);
  * loops in key paths and subkey lists end in -ELOOP. Problems go to the
  * iw_diag given at open (codes hive-*).
  *
@@ -75,12 +76,44 @@ int hive_value(struct hive *h, hive_node key, const char *name,
 	       size_t *ret_len);
 
 /* REG_SZ / REG_EXPAND_SZ as UTF-8 (NUL-terminated, at most out_len - 1
- * bytes: longer strings are cut at a character boundary), -ENOENT, or
- * -EINVAL (hive-value) for another type or odd-length data. */
+ * bytes: longer strings are cut at a character boundary; the string ends
+ * at its first NUL; an odd trailing byte is ignored, as Windows'
+ * RegQueryValueEx callers see it), -ENOENT, or -EINVAL (hive-value) for
+ * another type. */
 int hive_value_string(struct hive *h, hive_node key, const char *name,
 		      char *out, size_t out_len);
 /* REG_DWORD (or DWORD_BIG_ENDIAN), -ENOENT, or -EINVAL (hive-value). */
 int hive_value_dword(struct hive *h, hive_node key, const char *name,
 		     uint32_t *ret);
+
+/* The base block's sequence numbers differ: Windows was writing the hive
+ * (its log holds changes not in it). Still readable, maybe stale. */
+bool hive_dirty(const struct hive *h);
+
+/* A key's own name as UTF-8 (cut to out_len - 1 bytes). */
+int hive_key_name(struct hive *h, hive_node key, char *out, size_t out_len);
+
+/* Every value of a key, in the order of its value list:
+ * cb(ud, name UTF-8, type, data, len); data longer than cap (or than
+ * HIVE_MAX_VALUE_LEN): -E2BIG (hive-limit). A non-zero cb return stops
+ * and is returned. */
+typedef int (*hive_value_cb)(void *ud, const char *name, uint32_t type,
+			     const void *data, size_t len);
+int hive_values(struct hive *h, hive_node key, size_t cap, hive_value_cb cb,
+		void *ud);
+
+/* Depth first, the key (depth 0, name "") and every key under it:
+ * cb(ud, name, node, depth). At most max_keys keys and HIVE_MAX_DEPTH
+ * levels (-E2BIG, hive-limit); a key under itself: -ELOOP (hive-loop).
+ * A non-zero cb return stops and is returned. */
+typedef int (*hive_walk_cb)(void *ud, const char *name, hive_node node,
+			    unsigned depth);
+int hive_walk(struct hive *h, hive_node key, size_t max_keys,
+	      hive_walk_cb cb, void *ud);
+
+/* REG_SZ data (UTF-16LE, len bytes) as UTF-8 into out, as
+ * hive_value_string() does; the length written. */
+size_t hive_sz_to_utf8(const void *data, size_t len, char *out,
+		       size_t out_len);
 
 #endif
