@@ -280,7 +280,8 @@ static int cell_get(struct hive *h, uint32_t off, uint32_t min_len,
 	if (off >= h->data_size || off % 8 != 0)
 		return iw_diag_fail(h->d, -EINVAL, SCAN_E_HIVE_CELL,
 				    "hive: %s cell offset 0x%" PRIx32
-				    " outside the hive data (0x%" PRIx32 ")",
+				    " unaligned or outside the hive data "
+				    "(0x%" PRIx32 ")",
 				    what, off, h->data_size);
 	r = find_bin(h, off, &bin);
 	if (r < 0)
@@ -293,7 +294,11 @@ static int cell_get(struct hive *h, uint32_t off, uint32_t min_len,
 	r = read_u32(h, off, &raw);
 	if (r < 0)
 		return r;
-	if ((int32_t)raw >= 0)
+	if (raw == 0)
+		return iw_diag_fail(h->d, -EINVAL, SCAN_E_HIVE_CELL,
+				    "hive: %s cell 0x%" PRIx32 " has size 0",
+				    what, off);
+	if ((int32_t)raw > 0)
 		return iw_diag_fail(h->d, -EINVAL, SCAN_E_HIVE_CELL,
 				    "hive: %s cell 0x%" PRIx32
 				    " is free (size %" PRId32 ")",
@@ -985,10 +990,11 @@ int hive_open(const struct iw_view *v, struct iw_diag *d, struct hive **ret)
 				    h->data_size);
 	if (!iw_view_contains(v, HIVE_BASE_BLOCK, h->data_size))
 		return iw_diag_fail(d, -EINVAL, SCAN_E_HIVE_HEADER,
-				    "hive: %" PRIu32
-				    " bytes of bins past the end of the file "
+				    "hive: bins end at %" PRIu64
+				    ", past the end of the file "
 				    "(%" PRIu64 " bytes)",
-				    h->data_size, v->size);
+				    (uint64_t)HIVE_BASE_BLOCK + h->data_size,
+				    v->size);
 	if (h->root >= h->data_size)
 		return iw_diag_fail(d, -EINVAL, SCAN_E_HIVE_HEADER,
 				    "hive: root cell offset 0x%" PRIx32
