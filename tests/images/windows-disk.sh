@@ -43,6 +43,10 @@
 #                       (a few files, no system root)
 #   --corrupt-software  SOFTWARE is 8 KiB that is not a hive
 #   --keep-dir DIR      leave the partition images and hives in DIR
+#   --volume-only       OUT is the Windows NTFS volume alone, no partition
+#                       table (a whole-disk filesystem; small fuzz seeds)
+#   --ntfs-kib N        the Windows NTFS volume's size in KiB (default
+#                       204800; with --volume-only 2048 is enough)
 #
 # The disk is 256 MiB, sparse; the Windows NTFS is 200 MiB, made by mkntfs
 # in a separate file, filled through an ntfs-3g FUSE mount (root and
@@ -57,7 +61,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out=""
 scheme=gpt version=win2019 arch=amd64 hostname=WIN-IMGWARD01
 control_set=1 systemroot=Windows virtio=0 hiber="" no_windows=0
-corrupt_software=0 keep_dir=""
+corrupt_software=0 keep_dir="" volume_only=0 ntfs_kib=204800
 
 usage() { sed -n '/^#   windows-disk.sh/,/^#   --keep-dir/p' "$0" >&2; exit 64; }
 while [ $# -gt 0 ]; do
@@ -75,6 +79,8 @@ while [ $# -gt 0 ]; do
 	--no-windows) no_windows=1 ;;
 	--corrupt-software) corrupt_software=1 ;;
 	--keep-dir) keep_dir=$2; shift ;;
+	--volume-only) volume_only=1 ;;
+	--ntfs-kib) ntfs_kib=$2; shift ;;
 	-*) usage ;;
 	*) [ -z "$out" ] || usage; out=$1 ;;
 	esac
@@ -84,6 +90,9 @@ done
 case $version in win2019 | win10 | win7) ;; *) usage ;; esac
 case $arch in amd64 | x86 | arm64) ;; *) usage ;; esac
 case $control_set in [1-9]) ;; *) usage ;; esac
+case $ntfs_kib in '' | *[!0-9]*) usage ;; esac
+[ "$ntfs_kib" -ge 1024 ] || usage
+[ $volume_only = 1 ] || [ "$ntfs_kib" -le 204800 ] || usage
 
 for t in mkntfs ntfs-3g sfdisk mkfs.vfat python3; do
 	command -v "$t" >/dev/null 2>&1 || { echo "windows-disk.sh: $t is not installed" >&2; exit 77; }
@@ -127,7 +136,8 @@ else
 	win_start=$((sr_start + sr_size))
 	win_index=2
 fi
-win_size=$((200 * MiB))
+win_size=$((ntfs_kib * 1024))
+[ $volume_only = 0 ] || win_start=0
 
 # ---- the hives --------------------------------------------------------
 if [ $no_windows = 0 ]; then
@@ -307,6 +317,10 @@ ntfs_pid=""
 
 # ---- the disk -------------------------------------------------------------
 rm -f "$out"
+if [ $volume_only = 1 ]; then
+	cp --sparse=always "$winfs" "$out"
+	exit 0
+fi
 truncate -s $((256 * MiB)) "$out"
 if [ $scheme = gpt ]; then
 	sfdisk -q --no-reread --no-tell-kernel "$out" >/dev/null <<EOF
