@@ -29,6 +29,8 @@
 /* UUIDs as blkid prints them: 36 for a standard UUID; "XXXX-XXXX" for
  * FAT and exFAT serials; 16 hex digits for NTFS; LVM's 38. */
 #define FSID_UUID_MAX 64
+/* LUKS2's subsystem field is 48 bytes. */
+#define FSID_SUBSYSTEM_MAX 49
 
 struct fsid {
 	char type[16];	    /* blkid TYPE, "" when nothing is recognised */
@@ -39,10 +41,13 @@ struct fsid {
 			     * unknown */
 	uint32_t block_size; /* cluster / block size, 0 if unknown */
 	bool invalid;	    /* signature found, superblock impossible */
+	char subsystem[FSID_SUBSYSTEM_MAX]; /* LUKS2 SUBSYSTEM, else "" */
 };
 
-/* 0 with *out filled when something is recognised, -ENOENT when nothing
- * is, -ENOMEM / -E2BIG / I/O errors. */
+/* 0 with *out filled when something is recognised (also an invalid one:
+ * out->invalid set and a filesystem-invalid problem in d), -ENOENT when
+ * nothing is, -E2BIG (read budget) / I/O errors (recorded in d). Views
+ * of 1 KiB or less hold nothing (as blkid). */
 int fsid_probe(const struct iw_view *v, struct fsid *out, struct iw_diag *d);
 
 /* Short names for partition types: MBR system IDs ("Linux",
