@@ -59,7 +59,7 @@ for name, spec in [("software", software), ("system", system),
                    ("lists", lists), ("bigdata", big), ("v13", old)]:
     hive.write("%s/%s.hive" % (out, name), spec)
 PYEOF
-"$py" "$TOP/tests/images/hive-corrupt.py" corrupt
+"$py" "$TOP/tests/images/hive-corrupt.py" corrupt --small
 for f in corrupt/*.hive; do
 	cp "$f" "$out/corrupt-${f##*/}"
 done

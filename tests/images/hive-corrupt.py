@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 """Broken registry hives for the hive reader's tests.
 
-  hive-corrupt.py OUTDIR       write OUTDIR/<case>.hive for every case
+  hive-corrupt.py OUTDIR [--small]   write OUTDIR/<case>.hive for every
+                               case (--small: "Many" has 30 subkeys in
+                               ri-listed lists of 8, for fuzzing seeds)
   hive-corrupt.py --list       the case names, one a line
 
 Each case is one hive built by hive.py from BASE (below) with one
@@ -30,7 +32,7 @@ BASE = {
                         "data": {"size": 40000, "pattern": "5a"}},
             }}}}}},
         "Many": {"subkey-list": "ri", "ri-chunk": 500,
-                 "keys": {"k%04d" % i: {} for i in range(1200)}},
+                 "keys": {"k%04d" % i: {} for i in range(1200)}},  # cases()
         "Loop": {"keys": {"Child": {}}},
     }
 }
@@ -60,8 +62,12 @@ def bin_of(buf, cell):
         p += size
 
 
-def cases():
-    data, offs = hive.build_layout(BASE)
+def cases(small=False):
+    base = dict(BASE, keys=dict(BASE["keys"]))
+    if small:
+        base["keys"]["Many"] = {"subkey-list": "ri", "ri-chunk": 8,
+                                "keys": {"k%04d" % i: {} for i in range(30)}}
+    data, offs = hive.build_layout(base)
     cv = offs[CV]
     nt = offs["Microsoft\\Windows NT"]
     ms = offs["Microsoft"]
@@ -101,7 +107,7 @@ def cases():
     out["truncated"] = data[:len(data) - 4096]
     # bins
     start, _ = bin_of(data, cv["nk"])
-    assert start != 0
+    assert start != 0 or small
     out["hbin-offset"] = case(lambda b: u32(b, D + start + 4, start + 4096))
     out["hbin-size"] = case(lambda b: u32(b, D + start + 8, 0x10000000))
     # cells: CurrentVersion's nk
@@ -152,11 +158,11 @@ def main(argv):
     if len(argv) == 2 and argv[1] == "--list":
         print("\n".join(cases()))
         return 0
-    if len(argv) != 2:
+    if len(argv) not in (2, 3) or (len(argv) == 3 and argv[2] != "--small"):
         sys.stderr.write(__doc__)
         return 64
     os.makedirs(argv[1], exist_ok=True)
-    for name, data in cases().items():
+    for name, data in cases(len(argv) == 3).items():
         with open(os.path.join(argv[1], name + ".hive"), "wb") as f:
             f.write(data)
     return 0

@@ -13,6 +13,9 @@
  *   hive-tool export HIVE [PATH]    as `hivexregedit --export HIVE PATH`
  *   hive-tool dump HIVE [PATH]      JSON: every key under PATH with its
  *                                   values (strings, numbers, hex)
+ *   hive-tool bench HIVE PATH VALUE N   N times: look PATH up from the
+ *                                   root and read VALUE as a DWORD; prints
+ *                                   the microseconds per lookup
  *
  * PATH is relative to the root ("" or "\\" is the root). Exit 0; 1 when
  * the key or value does not exist; 2 on a problem, each printed to
@@ -25,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <json-c/json.h>
@@ -210,7 +214,8 @@ static int export_key(struct hive *h, hive_node key, const char *path)
 	r = hive_values(h, key, TOOL_MAX_VALUE, add_value, &values);
 	if (r < 0)
 		goto out;
-	qsort(values.v, values.n, sizeof(values.v[0]), named_cmp);
+	if (values.n)
+		qsort(values.v, values.n, sizeof(values.v[0]), named_cmp);
 	for (size_t i = 0; i < values.n; i++) {
 		const struct named *e = &values.v[i];
 
@@ -232,7 +237,8 @@ static int export_key(struct hive *h, hive_node key, const char *path)
 	r = hive_subkeys(h, key, add_subkey, &subkeys);
 	if (r < 0)
 		goto out;
-	qsort(subkeys.v, subkeys.n, sizeof(subkeys.v[0]), named_cmp);
+	if (subkeys.n)
+		qsort(subkeys.v, subkeys.n, sizeof(subkeys.v[0]), named_cmp);
 	for (size_t i = 0; i < subkeys.n; i++) {
 		char *sub;
 
@@ -369,6 +375,24 @@ int main(int argc, char **argv)
 			goto fail;
 		r = print_value(type, data, len);
 		free(data);
+	} else if (strcmp(cmd, "bench") == 0 && argc == 6) {
+		long n = strtol(argv[5], NULL, 10);
+		struct timespec t0, t1;
+		uint32_t d;
+
+		/* a benchmark reads the same pages again and again */
+		v.own_budget = UINT64_MAX;
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		for (long i = 0; r == 0 && i < n; i++) {
+			r = hive_lookup(h, hive_root(h), path, &key);
+			if (r == 0)
+				r = hive_value_dword(h, key, argv[4], &d);
+		}
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		if (r == 0 && n > 0)
+			printf("%.1f\n", ((double)(t1.tv_sec - t0.tv_sec) * 1e6 +
+					  (double)(t1.tv_nsec - t0.tv_nsec) / 1e3) /
+						 (double)n);
 	} else if (strcmp(cmd, "string") == 0 && argc == 5) {
 		char s[256];
 
@@ -438,6 +462,7 @@ fail:
 usage:
 	fprintf(stderr, "usage: hive-tool get|string|dword HIVE PATH VALUE\n"
 			"       hive-tool ls HIVE PATH\n"
-			"       hive-tool export|dump HIVE [PATH]\n");
+			"       hive-tool export|dump HIVE [PATH]\n"
+			"       hive-tool bench HIVE PATH VALUE N\n");
 	return 64;
 }
