@@ -216,6 +216,23 @@ static int read_u32(struct hive *h, uint32_t off, uint32_t *ret)
 	return 0;
 }
 
+/* Read a bin header candidate looking back through a big bin: from the
+ * cache when its page is there, else only these bytes (not a page that
+ * would evict the ones in use). */
+static int bin_peek(struct hive *h, uint32_t off, void *buf, size_t len)
+{
+	uint32_t page = off & ~(HIVE_PAGE - 1);
+	int r;
+
+	for (unsigned i = 0; i < HIVE_CACHE_PAGES; i++)
+		if (h->pages[i].used && h->pages[i].off == page)
+			return hive_read(h, off, buf, len);
+	r = iw_view_read(h->v, buf, len, (uint64_t)HIVE_BASE_BLOCK + off);
+	if (r < 0)
+		return io_fail(h, r, (uint64_t)HIVE_BASE_BLOCK + off);
+	return 0;
+}
+
 /*
  * The bin holding the cell at off: the closest bin header at or before
  * it (headers sit on page boundaries). Its offset field must be its
@@ -239,7 +256,8 @@ static int find_bin(struct hive *h, uint32_t off, struct hive_bin *ret)
 		if (back > page)
 			break;
 		start = page - back;
-		r = hive_read(h, start, hdr, sizeof(hdr));
+		r = back == 0 ? hive_read(h, start, hdr, sizeof(hdr))
+			      : bin_peek(h, start, hdr, sizeof(hdr));
 		if (r < 0)
 			return r;
 		if (memcmp(hdr, "hbin", 4) != 0)
@@ -1141,8 +1159,18 @@ int hive_key_name(struct hive *h, hive_node key, char *out, size_t out_len)
 	r = nk_name(h, &nk);
 	if (r < 0)
 		return r;
-	snprintf(out, out_len, "%s",
-		 name_utf8(h, nk.name_len, nk.flags & NK_COMP_NAME));
+	if (out_len == 0)
+		return -EINVAL;
+	const char *name = name_utf8(h, nk.name_len, nk.flags & NK_COMP_NAME);
+	size_t n = strlen(name);
+
+	if (n >= out_len) { /* cut at a character boundary */
+		n = out_len - 1;
+		while (n > 0 && ((uint8_t)name[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(out, name, n);
+	out[n] = '\0';
 	return 0;
 }
 

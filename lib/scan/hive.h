@@ -105,7 +105,8 @@ int hive_values(struct hive *h, hive_node key, size_t cap, hive_value_cb cb,
 /* Depth first, the key (depth 0, name "") and every key under it:
  * cb(ud, name, node, depth). At most max_keys keys and HIVE_MAX_DEPTH
  * levels (-E2BIG, hive-limit); a key under itself: -ELOOP (hive-loop).
- * A non-zero cb return stops and is returned. */
+ * A non-zero cb return stops and is returned. Recursive: a few hundred
+ * bytes of stack a level, at most HIVE_MAX_DEPTH (512) levels. */
 typedef int (*hive_walk_cb)(void *ud, const char *name, hive_node node,
 			    unsigned depth);
 int hive_walk(struct hive *h, hive_node key, size_t max_keys,

@@ -17,6 +17,9 @@ SPEC is the root key, as JSON:
    "minor": 5,                      base block minor version (optional, 5;
                                     big data "db" cells need >= 4)
    "file-name": "SOFTWARE",         base block file name (optional)
+   "bin-size": 65536,               bins at least this big (a multiple of
+                                    4096; default 4096): cells then sit
+                                    pages away from their bin's header
    "values": {NAME: VALUE, ...},    "" is the key's default value
    "keys":   {NAME: KEY, ...}}      KEY has the same shape (no minor/file-name)
 
@@ -152,7 +155,9 @@ class _Allocator:
     """Cells in allocation order, packed into 4 KiB bins (bigger bins for
     bigger cells); the tail of a bin is one free cell."""
 
-    def __init__(self):
+    def __init__(self, bin_size=BIN_UNIT):
+        assert bin_size % BIN_UNIT == 0 and bin_size > 0
+        self.bin_size = bin_size
         self.cells = []
 
     def new(self, size):
@@ -168,7 +173,7 @@ class _Allocator:
             need = (c.size + 4 + 7) & ~7
             if pos + need > end:
                 start = end
-                size = max(BIN_UNIT,
+                size = max(self.bin_size,
                            (HBIN_HEADER + need + BIN_UNIT - 1) // BIN_UNIT * BIN_UNIT)
                 bins.append([start, size])
                 pos = start + HBIN_HEADER
@@ -216,7 +221,7 @@ class _Builder:
     def __init__(self, spec):
         self.spec = spec
         self.minor = int(spec.get("minor", 5))
-        self.a = _Allocator()
+        self.a = _Allocator(int(spec.get("bin-size", BIN_UNIT)))
         self.late = []
         self.offsets = {}
         self.nkeys = 0
