@@ -17,6 +17,7 @@
 #include "scan/diag.h"
 #include "scan/fsid.h"
 #include "scan/ntfs.h"
+#include "scan/scan.h"
 #include "scan/windows.h"
 
 #define MAX_STRING 16384
@@ -410,11 +411,7 @@ static bool check_table(json_object *t)
 static bool known_filesystem(const char *s)
 {
 	/* lib/scan/fsid.h: blkid's TYPE names */
-	static const char *const names[] = {
-		"ntfs", "vfat", "exfat", "ext2", "ext3", "ext4", "xfs",
-		"btrfs", "swap", "LVM2_member", "crypto_LUKS", "BitLocker",
-		"ReFS",
-	};
+	static const char *const names[] = IW_SCAN_FILESYSTEMS;
 	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
 		if (strcmp(s, names[i]) == 0)
 			return true;

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -77,7 +78,7 @@ static void judge_again(const struct iw_view *v, const char *format)
 static void map_problems(json_object *scan, const struct iw_report *r)
 {
 	json_object *problems, *fi, *c, *d, *p;
-	char msg[300];
+	char msg[300], *clean;
 	size_t n;
 
 	n = r->findings ? json_object_array_length(r->findings) : 0;
@@ -89,11 +90,14 @@ static void map_problems(json_object *scan, const struct iw_report *r)
 		return;
 	snprintf(msg, sizeof(msg), "the image's block map is broken (%s: %s)",
 		 json_object_get_string(c), json_object_get_string(d));
+	/* cut at a byte count: make it valid UTF-8 again */
+	clean = iw_sanitize(msg, strlen(msg), NULL);
 	p = json_object_new_object();
-	if (!p)
+	if (!p || !clean)
 		iw_helper_fail("resource-limit", "out of memory");
 	json_object_object_add(p, "code", json_object_new_string("io-error"));
-	json_object_object_add(p, "message", json_object_new_string(msg));
+	json_object_object_add(p, "message", json_object_new_string(clean));
+	free(clean);
 	json_object_array_add(problems, p);
 }
 

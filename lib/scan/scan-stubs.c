@@ -51,6 +51,55 @@ ntfs_get_info(const struct ntfs_vol *vol)
 	(void)vol;
 	return NULL;
 }
+
+__attribute__((weak)) int ntfs_lookup(struct ntfs_vol *vol, const char *path,
+				      uint64_t *ret_mft)
+{
+	(void)vol;
+	(void)path;
+	(void)ret_mft;
+	return -ENOENT;
+}
+
+__attribute__((weak)) int ntfs_stat(struct ntfs_vol *vol, uint64_t mft,
+				    struct ntfs_stat *st)
+{
+	(void)vol;
+	(void)mft;
+	(void)st;
+	return -ENOENT;
+}
+
+__attribute__((weak)) int ntfs_list_dir(struct ntfs_vol *vol, uint64_t dir_mft,
+					ntfs_dir_cb cb, void *ud)
+{
+	(void)vol;
+	(void)dir_mft;
+	(void)cb;
+	(void)ud;
+	return -ENOENT;
+}
+
+__attribute__((weak)) int ntfs_file_open(struct ntfs_vol *vol, uint64_t mft,
+					 struct ntfs_file **ret)
+{
+	(void)vol;
+	(void)mft;
+	(void)ret;
+	return -ENOENT;
+}
+
+__attribute__((weak)) const struct iw_view *
+ntfs_file_view(const struct ntfs_file *f)
+{
+	(void)f;
+	return NULL;
+}
+
+__attribute__((weak)) void ntfs_file_close(struct ntfs_file *f)
+{
+	(void)f;
+}
 #endif
 
 #if !__has_include("windows.c")

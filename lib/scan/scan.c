@@ -206,7 +206,8 @@ static json_object *scan_ntfs(struct scan *s, const struct iw_view *part,
 
 	/* the first system root, unless a later one has a readable
 	 * SOFTWARE hive and the first had not */
-	if (w->found && (!s->have_windows ||
+	if (w->found && w->systemroot[0] &&
+	    (!s->have_windows ||
 			 (!s->windows_has_software && win_has_software(w)))) {
 		s->have_windows = true;
 		s->windows_has_software = win_has_software(w);
@@ -240,9 +241,12 @@ static json_object *j_windows(struct scan *s)
 	j_add(s, o, "systemroot", j_guest_str(s, w->systemroot));
 	j_add(s, o, "partition",
 	      j_new(s, json_object_new_int((int)s->windows_partition)));
+	/* ControlSet001..999: anything else read from a hostile hive is
+	 * unknown, not a value to pass on */
 	j_add(s, o, "control-set",
-	      w->control_set ? j_new(s, json_object_new_int((int)w->control_set))
-			     : NULL);
+	      w->control_set >= 1 && w->control_set <= 999
+		      ? j_new(s, json_object_new_int((int)w->control_set))
+		      : NULL);
 	drivers = j_new(s, json_object_new_object());
 	for (size_t i = 0; i < WIN_N_VIRTIO; i++) {
 		/* by our table's names, whatever the module wrote */
@@ -252,8 +256,9 @@ static json_object *j_windows(struct scan *s)
 		j_add(s, d, "service",
 		      j_new(s, json_object_new_boolean(dr->service)));
 		j_add(s, d, "start",
-		      dr->start >= 0 ? j_new(s, json_object_new_int64(dr->start))
-				     : NULL);
+		      dr->start >= 0 && dr->start <= UINT32_MAX
+			      ? j_new(s, json_object_new_int64(dr->start))
+			      : NULL);
 		j_add(s, d, "file", j_new(s, json_object_new_boolean(dr->file)));
 		j_add(s, drivers, names[i], d);
 		if ((strcmp(names[i], "viostor") == 0 ||
@@ -268,6 +273,16 @@ static json_object *j_windows(struct scan *s)
 }
 
 /* ---- one volume: a partition, or the whole disk (pe == NULL) -------- */
+
+static bool known_filesystem(const char *type)
+{
+	static const char *const names[] = IW_SCAN_FILESYSTEMS;
+
+	for (size_t i = 0; i < ARRAY_SIZE(names); i++)
+		if (strcmp(type, names[i]) == 0)
+			return true;
+	return false;
+}
 
 static void j_flags(struct scan *s, json_object *arr,
 		    const struct part_table *t, const struct part_entry *pe)
@@ -356,8 +371,10 @@ static json_object *scan_volume(struct scan *s, const struct part_table *t,
 		size_t before = d.n + d.dropped;
 
 		ret = fsid_probe(&part, &fs, &d);
+		/* only names the broker knows (scan.h): anything else would
+		 * make it refuse the whole answer */
 		if (ret == 0)
-			have_fs = fs.type[0] != '\0';
+			have_fs = fs.type[0] != '\0' && known_filesystem(fs.type);
 		else if (ret != -ENOENT)
 			note_failure(s, &d, before, ret,
 				     "cannot identify the filesystem");

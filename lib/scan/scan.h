@@ -32,6 +32,13 @@
  * units are charged at their full size (map-view.h). */
 #define IW_SCAN_READ_BUDGET (1ULL << 30)
 
+/* The filesystem names a scan reports (lib/scan/fsid.h, blkid's TYPE
+ * names); the broker refuses any other (broker/validate.c), so a name
+ * fsid_probe learns later must be added here too. */
+#define IW_SCAN_FILESYSTEMS                                                    \
+	{ "ntfs", "vfat", "exfat", "ext2", "ext3", "ext4", "xfs", "btrfs",     \
+	  "swap", "LVM2_member", "crypto_LUKS", "BitLocker", "ReFS" }
+
 /*
  * Scan disk. 0 with *ret the JSON object above (the caller adds
  * "format" and "virtual-size"), or -ENOMEM. Read errors, spent budgets
