@@ -65,9 +65,10 @@
  * (ntfs-3g and Windows use at most 4 KiB) */
 #define NTFS_REC_READ 4096
 #define NTFS_REC_MAX (64 * 1024)
-/* NTFS labels: 128 UTF-16 units at most (ntfs-3g), cut to what the
- * label buffer holds once converted (3 bytes a unit) */
-#define NTFS_LABEL_UNITS ((FSID_LABEL_MAX - 1) / 3)
+/* UTF-16 labels: NTFS allows 128 units (ntfs-3g, Windows 32), exFAT
+ * 11; converted, then cut at a character boundary to what the label
+ * buffer holds (blkid stops at its buffer's end likewise) */
+#define FSID_UTF16_UNITS 128
 
 enum {
 	P_NONE = 0, /* not this type */
@@ -139,13 +140,19 @@ static void set_str(char *dst, size_t dst_size, const uint8_t *src,
 
 static void set_utf16(char *dst, const uint8_t *src, size_t units)
 {
-	char tmp[UTF16_UTF8_MAX(NTFS_LABEL_UNITS)];
+	char tmp[UTF16_UTF8_MAX(FSID_UTF16_UNITS)];
+	size_t n;
 
-	_Static_assert(sizeof(tmp) <= FSID_LABEL_MAX, "label buffer");
-	if (units > NTFS_LABEL_UNITS)
-		units = NTFS_LABEL_UNITS;
-	utf16_to_utf8(src, units, false, tmp);
-	memcpy(dst, tmp, strlen(tmp) + 1);
+	if (units > FSID_UTF16_UNITS)
+		units = FSID_UTF16_UNITS;
+	n = utf16_to_utf8(src, units, false, tmp);
+	if (n >= FSID_LABEL_MAX) {
+		n = FSID_LABEL_MAX - 1;
+		while (n > 0 && ((uint8_t)tmp[n] & 0xc0) == 0x80)
+			n--;
+	}
+	memcpy(dst, tmp, n);
+	dst[n] = '\0';
 	rtrim(dst);
 }
 
