@@ -139,13 +139,19 @@ fi
 win_size=$((ntfs_kib * 1024))
 [ $volume_only = 0 ] || win_start=0
 
-# ---- the hives --------------------------------------------------------
+# ---- the hives and PE stubs (one python3 run: its start-up is the slow
+# part of this script on a loaded machine) ---------------------------------
 if [ $no_windows = 0 ]; then
 	PYTHONPATH=$here python3 - "$work" "$version" "$arch" "$hostname" \
 		"$control_set" "$systemroot" "$virtio" "$scheme" "$win_guid" \
 		"$mbr_signature" "$win_start" <<'EOF'
-import struct, sys, uuid
+import importlib.util, os, struct, sys, uuid
 import hive
+
+_spec = importlib.util.spec_from_file_location(
+    "pe_stub", os.path.join(os.environ["PYTHONPATH"], "pe-stub.py"))
+pe_stub = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(pe_stub)
 
 (work, version, arch, hostname, control_set, systemroot, virtio, scheme,
  win_guid, mbr_signature, win_start) = sys.argv[1:]
@@ -254,6 +260,9 @@ with open(f"{work}/SOFTWARE.hive", "wb") as f:
     f.write(hive.build(software))
 with open(f"{work}/SYSTEM.hive", "wb") as f:
     f.write(hive.build(system))
+for sub in ("console", "native", "gui"):
+    with open(f"{work}/pe-{sub}.exe", "wb") as f:
+        f.write(pe_stub.build(arch, sub))
 EOF
 fi
 
@@ -281,7 +290,6 @@ if ! mountpoint -q "$mnt"; then
 	exit 77
 fi
 
-pe() { python3 "$here/pe-stub.py" "$@"; }
 mkdir -p "$mnt/Program Files" "$mnt/Users/Public"
 echo "imgward test volume" >"$mnt/Users/Public/readme.txt"
 if [ $no_windows = 0 ]; then
@@ -294,13 +302,13 @@ if [ $no_windows = 0 ]; then
 		# 8 KiB that is no hive: a wrong signature, then noise
 		{ printf 'NOTAHIVE'; head -c 8184 /dev/urandom; } >"$sr/System32/config/SOFTWARE"
 	fi
-	pe "$sr/System32/cmd.exe" "$arch"
-	pe "$sr/System32/ntoskrnl.exe" "$arch" --subsystem native
-	pe "$sr/explorer.exe" "$arch" --subsystem gui
+	cp "$work/pe-console.exe" "$sr/System32/cmd.exe"
+	cp "$work/pe-native.exe" "$sr/System32/ntoskrnl.exe"
+	cp "$work/pe-gui.exe" "$sr/explorer.exe"
 	drivers="disk atapi storahci ntfs"
 	[ $virtio = 1 ] && drivers="$drivers viostor vioscsi netkvm"
 	for d in $drivers; do
-		pe "$sr/System32/drivers/$d.sys" "$arch" --subsystem native
+		cp "$work/pe-native.exe" "$sr/System32/drivers/$d.sys"
 	done
 	printf '; for 16-bit app support\r\n' >"$sr/win.ini"
 fi
