@@ -5,7 +5,9 @@
 # control set; virtio drivers absent and present (service key, Start,
 # file); hiberfil.sys live ("HIBR"), zeroed, absent; no system root; a
 # SOFTWARE that is not a hive (a hive-* problem, the SYSTEM facts still
-# there). First through build/tests/win-inspect (the module alone), then
+# there); nonsense values (CurrentVersion, PROCESSOR_ARCHITECTURE, a
+# missing control set: hive-value / windows-inspection) and a compressed
+# hiberfil.sys (ntfs-unsupported, hibernation). First through build/tests/win-inspect (the module alone), then
 # the same disks through scan-file (raw and qcow2: iw_scan over the block
 # map) and imgward scan in the sandbox, which must give the same
 # "windows" object.
@@ -122,6 +124,33 @@ check "corrupt SOFTWARE: no product, no version" jq_is "$j" \
 	'.windows | "\(."product-name") \(.major) \(.build)"' "null null null"
 check "corrupt SOFTWARE: SYSTEM facts" jq_is "$j" \
 	'.windows | "\(.arch) \(.hostname) \(."control-set") \(."virtio-installed")"' "x86_64 WIN-IMGWARD01 1 true"
+
+# G: values a hive holds but that make no sense, a hiberfil.sys we cannot
+# read (NTFS-compressed): each its problem, the rest still reported
+mkdisk g --version win7 --current-version six --processor MIPS --compressed-hiberfil
+j=$(winspect "$tmp/g.raw")
+has_problem() { # has_problem JSON CODE REGEX
+	jq_is "$1" "[.volumes[].problems[] | select(.code == \"$2\") | .message | test(\"$3\")] | any" true
+}
+check "bad CurrentVersion: hive-value, version unknown" has_problem "$j" hive-value CurrentVersion
+check "bad CurrentVersion: major/minor null, string kept" jq_is "$j" \
+	'.windows | "\(.major) \(.minor) \(."current-version")"' "null null six"
+check "unknown PROCESSOR_ARCHITECTURE: hive-value" has_problem "$j" hive-value PROCESSOR_ARCHITECTURE
+check "unknown PROCESSOR_ARCHITECTURE: arch from cmd.exe's PE header" jq_is "$j" '.windows.arch' x86_64
+check "compressed hiberfil.sys: ntfs-unsupported" has_problem "$j" ntfs-unsupported compressed
+check "compressed hiberfil.sys: hibernation problem" has_problem "$j" hibernation hiberfil
+check "compressed hiberfil.sys: present, counted as hibernated (unreadable)" jq_is "$j" \
+	'"\(.hibernated) " + (.volumes[0] | "\(.hiberfil) \(."hiberfil-signature")")' "true true null"
+
+# H: Select\Current names a control set that is not there
+mkdisk h --select-current 5 --arch x86
+j=$(winspect "$tmp/h.raw")
+check "missing control set: windows-inspection names it" has_problem "$j" windows-inspection ControlSet005
+check "missing control set: control-set and hostname null, product still read" jq_is "$j" \
+	'.windows | "\(."control-set") \(.hostname) \(."product-name")"' "null null Windows Server 2019 Standard"
+check "missing control set: arch from cmd.exe (PE32)" jq_is "$j" '.windows.arch' i386
+check "missing control set: no service known" jq_is "$j" \
+	'[.windows."virtio-drivers"[] | select(.service)] | length' 0
 
 # ---- the same disks through iw_scan: raw and qcow2 ------------------------
 SF=$B/tests/scan-file

@@ -48,8 +48,10 @@
  *           normally;
  *   zeros   hibernation enabled, shut down normally (Windows clears the
  *           header when it resumes or boots fresh).
- * hibernated is true for the first four: writing to the volume then
- * (driver injection) corrupts it when Windows resumes. ntfs-3g refuses a
+ * hibernated is true for the first four, and when hiberfil.sys exists
+ * but its header cannot be read (compressed, a broken runlist): writing
+ * to the volume then (driver injection) corrupts it when Windows
+ * resumes, and what we cannot read may be live. ntfs-3g refuses a
  * read-write mount on "hibr" (ntfs_volume_check_hiberfile); we are
  * stricter because Fast Startup's "HIBR" is the common case today.
  *
@@ -568,6 +570,9 @@ static void win_hibernation(struct ntfs_vol *vol, struct win_hibernation *hb,
 	hb->hiberfil = true;
 	ret = ntfs_file_open(vol, mft, &f);
 	if (ret < 0) {
+		/* a header we cannot read may be live: as ntfs-3g, which
+		 * refuses a read-write mount when it cannot check it */
+		hb->hibernated = true;
 		(void)iw_diag_fail(d, ret, SCAN_E_HIBERNATION,
 				   "cannot open \\hiberfil.sys: %s",
 				   strerror(-ret));
@@ -580,6 +585,7 @@ static void win_hibernation(struct ntfs_vol *vol, struct win_hibernation *hb,
 	ret = iw_view_read(ntfs_file_view(f), sig, sizeof(sig), 0);
 	ntfs_file_close(f);
 	if (ret < 0) {
+		hb->hibernated = true;
 		(void)iw_diag_fail(d, ret, SCAN_E_HIBERNATION,
 				   "cannot read \\hiberfil.sys's header: %s",
 				   strerror(-ret));

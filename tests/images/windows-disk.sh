@@ -42,6 +42,12 @@
 #   --no-windows        the Windows partition is an NTFS data volume only
 #                       (a few files, no system root)
 #   --corrupt-software  SOFTWARE is 8 KiB that is not a hive
+#   --select-current N  Select\Current = N whatever control sets exist
+#                       (0, or one that is missing: broken SYSTEM hives)
+#   --processor NAME    PROCESSOR_ARCHITECTURE = NAME (default from --arch)
+#   --current-version S CurrentVersion = S (with win7, the only version)
+#   --compressed-hiberfil  hiberfil.sys ("HIBR") NTFS-compressed (the
+#                       scanner does not read compressed data)
 #   --keep-dir DIR      leave the partition images and hives in DIR
 #   --volume-only       OUT is the Windows NTFS volume alone, no partition
 #                       table (a whole-disk filesystem; small fuzz seeds)
@@ -62,6 +68,7 @@ out=""
 scheme=gpt version=win2019 arch=amd64 hostname=WIN-IMGWARD01
 control_set=1 systemroot=Windows virtio=0 hiber="" no_windows=0
 corrupt_software=0 keep_dir="" volume_only=0 ntfs_kib=204800
+select_current="" processor="" current_version="" compressed_hiberfil=0
 
 usage() { sed -n '/^#   windows-disk.sh/,/^#   --keep-dir/p' "$0" >&2; exit 64; }
 while [ $# -gt 0 ]; do
@@ -80,6 +87,10 @@ while [ $# -gt 0 ]; do
 	--corrupt-software) corrupt_software=1 ;;
 	--keep-dir) keep_dir=$2; shift ;;
 	--volume-only) volume_only=1 ;;
+	--select-current) select_current=$2; shift ;;
+	--processor) processor=$2; shift ;;
+	--current-version) current_version=$2; shift ;;
+	--compressed-hiberfil) hiber=HIBR compressed_hiberfil=1 ;;
 	--ntfs-kib) ntfs_kib=$2; shift ;;
 	-*) usage ;;
 	*) [ -z "$out" ] || usage; out=$1 ;;
@@ -91,6 +102,7 @@ case $version in win2019 | win10 | win7) ;; *) usage ;; esac
 case $arch in amd64 | x86 | arm64) ;; *) usage ;; esac
 case $control_set in [1-9]) ;; *) usage ;; esac
 case $ntfs_kib in '' | *[!0-9]*) usage ;; esac
+case $select_current in *[!0-9]*) usage ;; esac
 [ "$ntfs_kib" -ge 1024 ] || usage
 [ $volume_only = 1 ] || [ "$ntfs_kib" -le 204800 ] || usage
 
@@ -144,7 +156,8 @@ win_size=$((ntfs_kib * 1024))
 if [ $no_windows = 0 ]; then
 	PYTHONPATH=$here python3 - "$work" "$version" "$arch" "$hostname" \
 		"$control_set" "$systemroot" "$virtio" "$scheme" "$win_guid" \
-		"$mbr_signature" "$win_start" <<'EOF'
+		"$mbr_signature" "$win_start" "$select_current" "$processor" \
+		"$current_version" <<'EOF'
 import importlib.util, os, struct, sys, uuid
 import hive
 
@@ -154,7 +167,8 @@ pe_stub = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(pe_stub)
 
 (work, version, arch, hostname, control_set, systemroot, virtio, scheme,
- win_guid, mbr_signature, win_start) = sys.argv[1:]
+ win_guid, mbr_signature, win_start, select_current, processor,
+ current_version) = sys.argv[1:]
 control_set, virtio, win_start = int(control_set), virtio == "1", int(win_start)
 
 VERSIONS = {
@@ -177,7 +191,9 @@ def dword(n): return {"type": "dword", "data": n}
 def key(values=None, keys=None):
     return {"values": values or {}, "keys": keys or {}}
 
-v = VERSIONS[version]
+v = dict(VERSIONS[version])
+if current_version:
+    v["CurrentVersion"] = current_version
 cv = {k: sz(v[k]) for k in ("ProductName", "CurrentVersion",
                              "CurrentBuildNumber", "EditionID",
                              "InstallationType")}
@@ -224,7 +240,7 @@ def control_set_key(real):
     return key(keys={
         "Control": key(keys={
             "Session Manager": key(keys={"Environment": key({
-                "PROCESSOR_ARCHITECTURE": sz(PROC[arch] if real else "IA64"),
+                "PROCESSOR_ARCHITECTURE": sz((processor or PROC[arch]) if real else "IA64"),
                 "NUMBER_OF_PROCESSORS": sz("2"),
                 "OS": sz("Windows_NT")})}),
             "ComputerName": key(keys={
@@ -248,7 +264,7 @@ else:
 mounted = {"\\DosDevices\\C:": {"type": "binary", "data": blob.hex()}}
 
 system = {"name": "ROOT", "file-name": "SYSTEM", "keys": dict(sets, **{
-    "Select": key({"Current": dword(control_set),
+    "Select": key({"Current": dword(int(select_current or control_set)),
                    "Default": dword(control_set),
                    "LastKnownGood": dword(control_set),
                    "Failed": dword(0)}),
@@ -311,6 +327,16 @@ if [ $no_windows = 0 ]; then
 		cp "$work/pe-native.exe" "$sr/System32/drivers/$d.sys"
 	done
 	printf '; for 16-bit app support\r\n' >"$sr/win.ini"
+fi
+if [ $compressed_hiberfil = 1 ]; then
+	# files created in a directory with the compressed attribute are
+	# compressed by ntfs-3g (LZNT1, 4 KiB clusters)
+	mkdir "$mnt/packed"
+	setfattr -h -v 0x00000800 -n system.ntfs_attrib_be "$mnt/packed"
+	{ printf 'HIBR'; head -c $((64 * 1024 - 4)) /dev/zero; } >"$mnt/packed/hiberfil.sys"
+	mv "$mnt/packed/hiberfil.sys" "$mnt/hiberfil.sys"
+	rmdir "$mnt/packed"
+	hiber=""
 fi
 case $hiber in
 HIBR)
