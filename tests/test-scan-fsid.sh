@@ -105,7 +105,7 @@ mk() {
 	made+=("$name")
 }
 UUID=0e5f3a1c-9d2b-4c8e-a7f6-1b2c3d4e5f60
-mk fat12 4 mkfs.vfat -F 12 -n FAT12LABEL -i 12ab34cd
+mk fat12 4 mkfs.vfat -F 12 -n FAT12LABELX -i 12ab34cd
 mk fat16 16 mkfs.vfat -F 16 -n "DATA DISK" -i 0000beef
 mk fat32 40 mkfs.vfat -F 32 -n ESP
 mk fat32-nolabel 40 mkfs.vfat -F 32
@@ -121,6 +121,7 @@ mk xfs 300 mkfs.xfs -q -f -L twelve_chars
 mk btrfs 110 mkfs.btrfs -q -L "$(printf 'b%.0s' {1..255})"
 mk swap 1 mkswap -q -L swap-label-16chr -U 11111111-2222-3333-4444-555555555555
 mk swap-nolabel 1 mkswap -q
+mk swap-64k 2 mkswap -q -p 65536 -L "64 KiB pages"
 if have cryptsetup; then
 	printf 'throw-away' >"$tmp/pw"
 	mk luks1 4 cryptsetup luksFormat -q --type luks1 --pbkdf-force-iterations 1000 \
@@ -281,6 +282,9 @@ fi
 if [ -f "$tmp/swap.img" ]; then
 	corrupt bad-swap-ver swap && $PY poke "$tmp/bad-swap-ver.img" 1024 '<I' 2
 	invalid "swap header version 2" swap "$tmp/bad-swap-ver.img"
+	# the old format (signature SWAP-SPACE): version 0, no label
+	corrupt swap-v0 swap && $PY bytes "$tmp/swap-v0.img" 0xff6 "$(printf SWAP-SPACE | od -An -tx1 | tr -d ' \n')"
+	like_blkid "swap version 0" "$tmp/swap-v0.img"
 	corrupt bad-swap-pages swap && $PY poke "$tmp/bad-swap-pages.img" 1028 '<I' 0
 	invalid "swap with no pages" swap "$tmp/bad-swap-pages.img"
 fi
@@ -324,9 +328,16 @@ $PY bytes "$tmp/mbr-fatlike.img" 0x36 4641543136202020
 nothing "an MBR with FAT-like boot code" "$tmp/mbr-fatlike.img"
 check "blkid agrees: no filesystem there" [ -z "$(oracle "$tmp/mbr-fatlike.img")" ]
 
-# ---- MBR type names ----------------------------------------------------
-# (through scan-file when it is there; fsid_mbr_type_name is also in the
-# fuzz harness)
+# ---- MBR type names: fdisk's -----------------------------------------
+sfdisk -T --label dos 2>/dev/null | sed -n 's/^ *\([0-9a-f][0-9a-f]*\)  \(.*\)$/\1  \2/p' |
+	LC_ALL=C sort >"$tmp/names.want"
+"$T" --mbr-names | sed 's/^ *//' | LC_ALL=C sort >"$tmp/names.got"
+if [ -s "$tmp/names.want" ] && cmp -s "$tmp/names.want" "$tmp/names.got"; then
+	pass "MBR type names: the $(wc -l <"$tmp/names.got") of sfdisk -T"
+else
+	diff "$tmp/names.want" "$tmp/names.got" | head -10 | sed 's/^/#   /'
+	fail "MBR type names as sfdisk -T"
+fi
 
 # ---- the tool under ASan/UBSan -----------------------------------------
 if have gcc && [ "${IMGWARD_SKIP_ASAN:-0}" != 1 ]; then

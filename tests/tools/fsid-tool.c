@@ -5,6 +5,8 @@
  * `blkid -p -o export` prints, unescaped, so the tests can compare:
  *
  *   fsid-tool [--json] IMG [OFFSET [SIZE]]
+ *   fsid-tool --mbr-names       fsid_mbr_type_name() of 0..255, as
+ *                               `sfdisk -T --label dos` lists them
  *
  *   TYPE=ntfs            blkid's TYPE (and VERSION, LABEL, UUID,
  *   UUID=1A2B...         SUBSYSTEM when set, in that order)
@@ -52,6 +54,13 @@ int main(int argc, char **argv)
 	bool json = false;
 	int fd, r;
 
+	if (argc == 2 && strcmp(argv[1], "--mbr-names") == 0) {
+		for (unsigned t = 0; t < 256; t++)
+			if (fsid_mbr_type_name((uint8_t)t))
+				printf("%2x  %s\n", t,
+				       fsid_mbr_type_name((uint8_t)t));
+		return 0;
+	}
 	if (argc > 1 && strcmp(argv[1], "--json") == 0) {
 		json = true;
 		argv++;
