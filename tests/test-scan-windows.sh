@@ -18,6 +18,7 @@ requires sfdisk
 requires mkntfs
 requires ntfs-3g
 requires mkfs.vfat
+requires setfattr
 requires_root
 
 # TEMPORARY, until the NTFS reader is in the tree (the weak stand-ins of

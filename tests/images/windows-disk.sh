@@ -109,6 +109,9 @@ case $select_current in *[!0-9]*) usage ;; esac
 for t in mkntfs ntfs-3g sfdisk mkfs.vfat python3; do
 	command -v "$t" >/dev/null 2>&1 || { echo "windows-disk.sh: $t is not installed" >&2; exit 77; }
 done
+if [ $compressed_hiberfil = 1 ] && ! command -v setfattr >/dev/null 2>&1; then
+	echo "windows-disk.sh: setfattr (attr) is not installed" >&2; exit 77
+fi
 [ "$(id -u)" = 0 ] && [ -c /dev/fuse ] ||
 	{ echo "windows-disk.sh: needs root and /dev/fuse (ntfs-3g mount)" >&2; exit 77; }
 
