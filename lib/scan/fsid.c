@@ -209,6 +209,14 @@ static bool all_zero(const uint8_t *p, size_t n)
 	return true;
 }
 
+/* a size in bytes from a count and a unit, 0 (unknown) if it wraps */
+static uint64_t mul_or_0(uint64_t n, uint64_t unit)
+{
+	uint64_t r;
+
+	return MUL_OVERFLOW(n, unit, &r) ? 0 : r;
+}
+
 /* blkid_probe_set_uuid(): the standard form, nothing for all zeros */
 static void set_uuid16(char *dst, const uint8_t u[16])
 {
@@ -564,7 +572,10 @@ static int probe_vfat(struct ctx *c, struct fsid *f)
 		return FAT_BAD("FAT boot sector: %" PRIu64 " clusters", clusters);
 
 	snprintf(f->type, sizeof(f->type), "vfat");
-	if (!fat32 && get_le16(b + 0x16) != 0) {
+	if (!fat32 && get_le16(b + 0x16) == 0) {
+		/* neither FAT length: blkid still says vfat, without a
+		 * version, label or serial */
+	} else if (!fat32) {
 		uint64_t root = (reserved + fat_size) * ss;
 
 		r = fat_dir_label(c, root, (uint64_t)dir_entries * 32, &budget,
@@ -761,7 +772,7 @@ static int probe_xfs(struct ctx *c, struct fsid *f)
 	if (s[108])
 		set_str(f->label, sizeof(f->label), s + 108, 12);
 	set_uuid16(f->uuid, s + 32);
-	f->size = dblocks * bsize;
+	f->size = mul_or_0(dblocks, bsize);
 	f->block_size = bsize;
 	return P_FOUND;
 }
@@ -833,7 +844,7 @@ static int probe_ext(struct ctx *c, struct fsid *f)
 	snprintf(f->version, sizeof(f->version), "%" PRIu32 ".%u",
 		 get_le32(s + 0x4c), get_le16(s + 0x3e));
 	f->block_size = 1024u << log_bs;
-	f->size = blocks << (10 + log_bs);
+	f->size = mul_or_0(blocks, 1024u << log_bs);
 	return P_FOUND;
 }
 
@@ -883,7 +894,11 @@ static int probe_ntfs(struct ctx *c, struct fsid *f)
 		if (!is_power_of_2((uint64_t)cpr))
 			return invalid(c, "NTFS: %d clusters per MFT record",
 				       cpr);
-		rec_size = (uint32_t)cpr * spc * ss;
+		uint64_t sz = (uint64_t)cpr * spc * ss;
+
+		if (sz > NTFS_REC_MAX)
+			return invalid(c, "NTFS: MFT record size %" PRIu64, sz);
+		rec_size = (uint32_t)sz;
 	} else {
 		/* 2^-n bytes, n in 9..31 (blkid: 0xe1..0xf7) */
 		if (cpr < -31 || cpr > -9)
@@ -945,7 +960,7 @@ static int probe_ntfs(struct ctx *c, struct fsid *f)
 	snprintf(f->uuid, sizeof(f->uuid), "%016" PRIX64, get_le64(b + 0x48));
 	if (get_le64(b + 0x48) == 0)
 		f->uuid[0] = '\0';
-	f->size = sectors * ss;
+	f->size = mul_or_0(sectors, ss);
 	f->block_size = spc * ss;
 	return P_FOUND;
 }
