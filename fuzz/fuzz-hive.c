@@ -40,6 +40,7 @@ static const struct {
 	{ "ControlSet001\\Control\\Session Manager\\Environment",
 	  "PROCESSOR_ARCHITECTURE" },
 	{ "ControlSet001\\Control\\ComputerName\\ComputerName", "ComputerName" },
+	{ "ControlSet001\\Services\\Tcpip\\Parameters", "Hostname" },
 	{ "ControlSet001\\Services\\viostor", "Start" },
 	{ "ControlSet001\\Services\\vioscsi", "Start" },
 	{ "ControlSet001\\Services\\netkvm", "ImagePath" },
