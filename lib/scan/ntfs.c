@@ -1019,7 +1019,7 @@ static int attr_add_extent(struct ntfs_vol *vol, uint64_t mft,
 static int attr_find_in_record(struct ntfs_vol *vol, uint64_t mft,
 			       const uint8_t *rec, const struct attr_want *w,
 			       bool by_vcn, uint64_t lowest_vcn,
-			       uint16_t instance, struct ntfs_attr_data *out,
+			       struct ntfs_attr_data *out,
 			       bool *have, uint64_t *next_vcn)
 {
 	uint32_t rs = vol->info.mft_record_size;
@@ -1064,6 +1064,49 @@ static int attr_find_in_record(struct ntfs_vol *vol, uint64_t mft,
 	return found ? 0 : -ENOENT;
 }
 
+int ntfs_attr_list_next(const uint8_t *p, size_t len, size_t *pos,
+			struct ntfs_attr_list_entry *e, struct iw_diag *d)
+{
+	size_t o = *pos;
+	const uint8_t *h;
+	uint8_t nofs;
+	uint64_t ref;
+
+	if (o >= len)
+		return 0;
+	/* Linux "ntfs: bound the look-ahead attribute-list entry": the
+	 * fixed part, then the entry's length and name, all inside the
+	 * list */
+	if (len - o < AL_MIN)
+		return iw_diag_fail(d, -EINVAL, SCAN_E_NTFS_ATTRIBUTE,
+				    "attribute list entry at %zu truncated", o);
+	h = p + o;
+	memset(e, 0, sizeof(*e));
+	e->type = get_le32(h + AL_TYPE);
+	e->length = get_le16(h + AL_LENGTH);
+	e->name_len = h[AL_NAME_LEN];
+	nofs = h[AL_NAME_OFS];
+	if (e->length < AL_MIN || e->length % 8 || e->length > len - o)
+		return iw_diag_fail(d, -EINVAL, SCAN_E_NTFS_ATTRIBUTE,
+				    "attribute list entry at %zu: length %u",
+				    o, e->length);
+	if (e->name_len) {
+		if (nofs < AL_MIN || (size_t)nofs + 2u * e->name_len > e->length)
+			return iw_diag_fail(d, -EINVAL, SCAN_E_NTFS_ATTRIBUTE,
+					    "attribute list entry at %zu: name "
+					    "past the entry",
+					    o);
+		e->name = h + nofs;
+	}
+	e->lowest_vcn = get_le64(h + AL_LOWEST_VCN);
+	ref = get_le64(h + AL_MFT_REF);
+	e->mft = MFT_REF_NUMBER(ref);
+	e->seq = MFT_REF_SEQ(ref);
+	e->instance = get_le16(h + AL_INSTANCE);
+	*pos = o + e->length;
+	return 1;
+}
+
 /*
  * Load the attribute w of base record mft (already read into rec): in
  * the record itself, or wherever its $ATTRIBUTE_LIST says. -ENOENT
@@ -1084,10 +1127,10 @@ static int attr_load(struct ntfs_vol *vol, uint64_t mft, const uint8_t *rec,
 	int ret;
 
 	memset(out, 0, sizeof(*out));
-	ret = attr_find_in_record(vol, mft, rec, &list_want, false, 0, 0,
+	ret = attr_find_in_record(vol, mft, rec, &list_want, false, 0,
 				  &list, &have_list, &dummy);
 	if (ret == -ENOENT) {
-		ret = attr_find_in_record(vol, mft, rec, w, false, 0, 0, out,
+		ret = attr_find_in_record(vol, mft, rec, w, false, 0, out,
 					  &have, &next_vcn);
 		goto done;
 	}
@@ -1130,42 +1173,31 @@ static int attr_load(struct ntfs_vol *vol, uint64_t mft, const uint8_t *rec,
 		goto done;
 	}
 	ret = -ENOENT;
-	for (o = 0; o < list.value_len;) {
-		const uint8_t *e = list.value + o;
-		uint16_t elen;
-		uint8_t nlen, nofs;
-		uint64_t ref, ext_num, lowest;
+	for (o = 0;;) {
+		struct ntfs_attr_list_entry le;
+		uint64_t ext_num;
 		const uint8_t *rec2;
 		int r;
 
-		/* Linux "ntfs: bound the look-ahead attribute-list entry":
-		 * the fixed part, then the entry's length and name, all
-		 * inside the list */
-		if (list.value_len - o < AL_MIN) {
-			ret = iw_diag_fail(vol->d, -EINVAL,
-					   SCAN_E_NTFS_ATTRIBUTE,
-					   "MFT record %" PRIu64
-					   ": attribute list entry at %zu "
-					   "truncated",
-					   mft, o);
+		r = ntfs_attr_list_next(list.value, list.value_len, &o, &le,
+					NULL);
+		if (r < 0) {
+			struct iw_diag tmp = { 0 };
+			size_t o2 = o;
+
+			(void)ntfs_attr_list_next(list.value, list.value_len,
+						  &o2, &le, &tmp);
+			ret = iw_diag_fail(vol->d, r,
+					   tmp.n ? tmp.e[0].code
+						 : SCAN_E_NTFS_ATTRIBUTE,
+					   "MFT record %" PRIu64 ": %s", mft,
+					   tmp.n ? tmp.e[0].message
+						 : "attribute list");
 			goto done;
 		}
-		elen = get_le16(e + AL_LENGTH);
-		nlen = e[AL_NAME_LEN];
-		nofs = e[AL_NAME_OFS];
-		if (elen < AL_MIN || elen % 8 || elen > list.value_len - o ||
-		    (nlen && (nofs < AL_MIN ||
-			      (size_t)nofs + 2u * nlen > elen))) {
-			ret = iw_diag_fail(vol->d, -EINVAL,
-					   SCAN_E_NTFS_ATTRIBUTE,
-					   "MFT record %" PRIu64
-					   ": attribute list entry at %zu: "
-					   "length %u",
-					   mft, o, elen);
-			goto done;
-		}
-		o += elen;
-		if (get_le32(e + AL_TYPE) == AT_ATTRIBUTE_LIST) {
+		if (r == 0)
+			break;
+		if (le.type == AT_ATTRIBUTE_LIST) {
 			/* the list cannot live in a record it lists */
 			ret = iw_diag_fail(vol->d, -ELOOP, SCAN_E_NTFS_LOOP,
 					   "MFT record %" PRIu64
@@ -1173,12 +1205,9 @@ static int attr_load(struct ntfs_vol *vol, uint64_t mft, const uint8_t *rec,
 					   mft);
 			goto done;
 		}
-		if (get_le32(e + AL_TYPE) != w->type ||
-		    !attr_name_is(e + nofs, nlen, w))
+		if (le.type != w->type || !attr_name_is(le.name, le.name_len, w))
 			continue;
-		ref = get_le64(e + AL_MFT_REF);
-		ext_num = MFT_REF_NUMBER(ref);
-		lowest = get_le64(e + AL_LOWEST_VCN);
+		ext_num = le.mft;
 		if (have && w->sizes_only)
 			break;
 		if (ext_num == mft) {
@@ -1193,7 +1222,7 @@ static int attr_load(struct ntfs_vol *vol, uint64_t mft, const uint8_t *rec,
 			 * pointing at someone else's record is refused */
 			if (!(get_le16(ext + REC_FLAGS) & REC_IN_USE) ||
 			    MFT_REF_NUMBER(get_le64(ext + REC_BASE)) != mft ||
-			    get_le16(ext + REC_SEQ) != MFT_REF_SEQ(ref)) {
+			    get_le16(ext + REC_SEQ) != le.seq) {
 				ret = iw_diag_fail(vol->d, -EINVAL,
 						   SCAN_E_NTFS_RECORD,
 						   "MFT record %" PRIu64
@@ -1204,9 +1233,8 @@ static int attr_load(struct ntfs_vol *vol, uint64_t mft, const uint8_t *rec,
 			}
 			rec2 = ext;
 		}
-		r = attr_find_in_record(vol, ext_num, rec2, w, true, lowest,
-					get_le16(e + AL_INSTANCE), out, &have,
-					&next_vcn);
+		r = attr_find_in_record(vol, ext_num, rec2, w, true,
+					le.lowest_vcn, out, &have, &next_vcn);
 		if (r == -ENOENT)
 			r = iw_diag_fail(vol->d, -EINVAL,
 					 SCAN_E_NTFS_ATTRIBUTE,

@@ -195,6 +195,27 @@ struct ntfs_attr {
 int ntfs_attr_next(const uint8_t *rec, size_t size, size_t *pos,
 		   struct ntfs_attr *a, struct iw_diag *d);
 
+/* One entry of an $ATTRIBUTE_LIST value. */
+struct ntfs_attr_list_entry {
+	uint32_t type;
+	uint16_t length;
+	const uint8_t *name; /* UTF-16LE, name_len units (NULL if none) */
+	uint8_t name_len;
+	uint64_t lowest_vcn; /* the extent's first VCN */
+	uint64_t mft;	     /* the record holding it (48 bits) */
+	uint16_t seq;	     /* and its sequence number */
+	uint16_t instance;
+};
+
+/*
+ * Walk an $ATTRIBUTE_LIST value (p, len). *pos starts at 0; 1 per entry,
+ * 0 at the end, -EINVAL with d set (ntfs-attribute) for an entry that
+ * is truncated, not 8-aligned, shorter than its fixed part, or whose
+ * name lies outside it. Pure.
+ */
+int ntfs_attr_list_next(const uint8_t *p, size_t len, size_t *pos,
+			struct ntfs_attr_list_entry *e, struct iw_diag *d);
+
 /* One entry of a directory index node. */
 struct ntfs_index_entry {
 	uint64_t mft;		 /* file reference, record number (48 bits) */
