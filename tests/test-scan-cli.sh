@@ -17,12 +17,6 @@ requires mkfs.vfat
 requires mkfs.ext4
 requires blkid
 
-# TEMPORARY, goes with lib/scan/scan-stubs.c: until the filesystem and
-# NTFS modules are in the tree there is nothing to compare with blkid
-for m in fsid ntfs windows; do
-	[ -f "$top/lib/scan/$m.c" ] || skip "lib/scan/$m.c is not in the tree yet"
-done
-
 if sanitized; then
 	skip "ASan helpers cannot run in the sandbox's empty root"
 fi

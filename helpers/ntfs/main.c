@@ -180,6 +180,8 @@ int main(int argc, char **argv)
 		_exit(1);
 	}
 
+	/* the guest reads' own budget (scan.h) */
+	iw_map_view_get(mv)->own_budget = IW_SCAN_READ_BUDGET;
 	ret = iw_scan(iw_map_view_get(mv), &scan);
 	if (ret < 0)
 		iw_helper_fail("resource-limit", "out of memory");

@@ -40,7 +40,8 @@
 	  "swap", "LVM2_member", "crypto_LUKS", "BitLocker", "ReFS" }
 
 /*
- * Scan disk. 0 with *ret the JSON object above (the caller adds
+ * Scan disk (its read budget lowered to IW_SCAN_READ_BUDGET if higher;
+ * callers set it, see imgward-ntfs). 0 with *ret the JSON object above (the caller adds
  * "format" and "virtual-size"), or -ENOMEM. Read errors, spent budgets
  * and broken structures end up in "problems" (disk or partition).
  */

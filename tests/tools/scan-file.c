@@ -56,6 +56,7 @@ int main(int argc, char **argv)
 			j ? json_object_to_json_string(j) : "");
 		return 2;
 	}
+	iw_map_view_get(mv)->own_budget = IW_SCAN_READ_BUDGET;
 	ret = iw_scan(iw_map_view_get(mv), &j);
 	if (ret < 0) {
 		fprintf(stderr, "scan failed: %s\n", strerror(-ret));
