@@ -46,8 +46,9 @@
 struct ntfs_info {
 	uint32_t sector_size;	    /* 256..4096, power of 2 */
 	uint32_t cluster_size;	    /* sector_size..2 MiB, power of 2 */
-	uint32_t mft_record_size;   /* 256..64 KiB, power of 2 */
-	uint32_t index_record_size; /* 256..64 KiB, power of 2 */
+	uint32_t mft_record_size;   /* 512..64 KiB, power of 2 (fixups
+				     * need whole 512-byte strides) */
+	uint32_t index_record_size; /* 512..64 KiB, power of 2 */
 	uint64_t total_size;	    /* bytes the boot sector claims */
 	uint64_t mft_offset;	    /* bytes from the start of the volume */
 	uint64_t mftmirr_offset;
@@ -136,7 +137,10 @@ void ntfs_file_close(struct ntfs_file *f);
  * "INDX"), the update sequence array bounds-checked and every stride's
  * last two bytes compared with the USN before they are restored. The
  * stride is 512 bytes (NTFS uses 512 whatever the sector size). 0 or
- * -EINVAL with d set (ntfs-fixup).
+ * -EINVAL with d set: ntfs-fixup for the update sequence itself and for
+ * a "BAAD" record (a torn multi-sector write), ntfs-record (FILE) or
+ * ntfs-index (INDX) when the magic is something else. Nothing is
+ * restored unless every stride matched.
  */
 int ntfs_apply_fixups(uint8_t *rec, size_t size, const char *magic,
 		      struct iw_diag *d);
@@ -155,8 +159,11 @@ struct ntfs_run {
  * extent) that start at lowest_vcn and must end at highest_vcn + 1
  * (as the attribute header says). Every LCN must lie in
  * [0, total_clusters) with its run, lengths and offsets fit 8 bytes,
- * deltas never go negative or overflow. Appends to runs[*n] (at most
- * max_runs). 0, or -EINVAL / -E2BIG with d set (ntfs-runlist). Pure.
+ * deltas never go negative or overflow; a zero-length data run is an
+ * error, a zero-length hole is skipped (as ntfs-3g). highest_vcn may be
+ * lowest_vcn - 1 (UINT64_MAX for an empty attribute). Appends to
+ * runs[*n] (at most max_runs). 0, -EINVAL with d set (ntfs-runlist),
+ * or -E2BIG past max_runs (recorded as ntfs-limit). Pure.
  */
 int ntfs_decode_runlist(const uint8_t *p, size_t len, uint64_t lowest_vcn,
 			uint64_t highest_vcn, uint64_t total_clusters,
@@ -190,7 +197,10 @@ struct ntfs_attr {
  * record). *pos starts at 0; each call returns 1 with *a filled, 0 at
  * the end marker, or -EINVAL with d set (ntfs-record, ntfs-attribute).
  * Checks the record header first (FILE magic already fixed up,
- * attrs_offset and bytes_in_use inside the record, aligned).
+ * bytes_allocated == size, attrs_offset <= bytes_in_use <= size with
+ * room for the end marker, 8-aligned, past the update sequence array).
+ * Every returned pointer lies inside the attribute, and the attribute
+ * inside bytes_in_use.
  */
 int ntfs_attr_next(const uint8_t *rec, size_t size, size_t *pos,
 		   struct ntfs_attr *a, struct iw_diag *d);
@@ -234,8 +244,10 @@ struct ntfs_index_entry {
  * index header (INDEX_HEADER: entries_offset, index_length, ...) to the
  * end of the node as stored ($INDEX_ROOT value after its 16-byte root
  * header, or an INDX block after fixups, from offset 0x18). *pos starts
- * at 0; 1 per entry (the last entry included, e->last set), 0 after
- * the last entry, -EINVAL with d set (ntfs-index).
+ * at 0 and is then the offset of the next entry, SIZE_MAX once the
+ * last entry was returned; 1 per entry (the last entry included,
+ * e->last set), 0 after the last entry, -EINVAL with d set
+ * (ntfs-index). Pure.
  */
 int ntfs_index_next(const uint8_t *p, size_t len, size_t *pos,
 		    struct ntfs_index_entry *e, struct iw_diag *d);
