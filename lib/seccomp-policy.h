@@ -54,6 +54,7 @@ struct iw_seccomp_policy {
 /* Generated: one per policy/seccomp/<name>.policy */
 extern const struct iw_seccomp_policy iw_policy_sniff;
 extern const struct iw_seccomp_policy iw_policy_convert;
+extern const struct iw_seccomp_policy iw_policy_ntfs;
 
 /*
  * Install p for the calling process: default action KILL_PROCESS, calls

@@ -184,4 +184,31 @@ for p in setuid capset; do
 	expect convert "$p" killed "$control"
 done
 
+# ---- ntfs: the scanner reads and answers; it does not even close ------
+for p in pread64 read write brk mmap-rw mmap-none malloc-large \
+	madvise-dontneed getrandom-nonblock json; do
+	expect ntfs "$p" reached
+done
+for p in close clock-monotonic openat open newfstatat fstat lseek socket \
+	connect sendmsg recvmsg ptrace execve execveat fork vfork \
+	clone-process clone-thread clone3 kill-parent mount unshare mmap-exec \
+	mmap-wx mmap-file mmap-shared mprotect-exec ioctl-tiocsti \
+	ioctl-tiocsti-high getrandom-blocking; do
+	expect ntfs "$p" killed
+done
+expect ntfs invalid-syscall killed enosys
+expect ntfs x32 killed enosys
+[ "$ctl" = reached ] && expect ntfs int80 killed
+for p in setuid capset memfd_create; do
+	expect ntfs "$p" killed "$control"
+done
+pfc=$("$PROBE" --pfc ntfs) || fail "--pfc ntfs"
+in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
+in_policy=$("$COMPILE" --list "$top/policy/seccomp/ntfs.policy" | sort)
+if [ "$in_filter" = "$in_policy" ]; then
+	pass "ntfs: the loaded filter names exactly the policy's syscalls"
+else
+	fail "ntfs: filter and policy differ: $(diff <(echo "$in_filter") <(echo "$in_policy") | tr '\n' ' ')"
+fi
+
 finish

@@ -29,9 +29,6 @@
 #include "scan/scan.h"
 #include "view-fd.h"
 
-/* Generated from policy/seccomp/ntfs.policy (build/gen/policy-ntfs.c). */
-extern const struct iw_seccomp_policy iw_policy_ntfs;
-
 /* The sniffer's judgement, again: safe, and the format the broker said.
  * Exits on refusal, with the findings, as the converter does. */
 static void judge_again(const struct iw_view *v, const char *format)

@@ -13,8 +13,6 @@
 
 #include "helper.h"
 
-extern const struct iw_seccomp_policy iw_policy_ntfs;
-
 #define PART(label)                                                            \
 	"{\"index\":0,\"start\":0,\"size\":512,\"type\":null,"                 \
 	"\"type-name\":null,\"name\":null,\"guid\":null,\"flags\":[],"         \

@@ -68,6 +68,7 @@ static const struct {
 } policies[] = {
 	{ "sniff", &iw_policy_sniff },
 	{ "convert", &iw_policy_convert },
+	{ "ntfs", &iw_policy_ntfs },
 };
 
 /* What the probes need, prepared before the filter goes on. */
