@@ -268,7 +268,7 @@ int cmd_scan(int argc, char **argv)
 		if (json) {
 			json_object_object_add(extra, "probe",
 					       json_object_get(probe));
-			iw_fail(&f, IW_E_CONVERSION_REFUSED, "%s is %s (%s)",
+			iw_fail(&f, IW_E_SCAN_REFUSED, "%s is %s (%s)",
 				path, iw_verdict_name(v), why ? why : "?");
 			iw_report_failure(&f, true, extra);
 		}
@@ -286,6 +286,9 @@ int cmd_scan(int argc, char **argv)
 	job.fds = &in.fd;
 	job.n_fds = 1;
 	if (helper_run(&job, &outcome, &f) < 0) {
+		/* the helper's "refused" (its own judgement of the image) */
+		if (f.code == IW_E_CONVERSION_REFUSED)
+			f.code = IW_E_SCAN_REFUSED;
 		if (outcome.sandbox && extra)
 			json_object_object_add(extra, "sandbox",
 					       json_object_get(outcome.sandbox));

@@ -42,7 +42,8 @@ enum {
 	X(INTERNAL, "internal", IW_EXIT_INTERNAL)                              \
 	X(CONVERSION_REFUSED, "conversion-refused", IW_EXIT_DATA)              \
 	X(OUTPUT_ERROR, "output-error", IW_EXIT_OUTPUT)                        \
-	X(TARGET_TOO_SMALL, "target-too-small", IW_EXIT_OUTPUT)
+	X(TARGET_TOO_SMALL, "target-too-small", IW_EXIT_OUTPUT)                \
+	X(SCAN_REFUSED, "scan-refused", IW_EXIT_DATA)
 
 enum iw_error {
 	IW_OK = 0,

@@ -204,7 +204,7 @@ rc=$?
 check "backing file: refused with the probe's status ($probe_rc)" [ "$rc" = "$probe_rc" -a "$rc" = 1 ]
 check "backing file: the finding is shown" grep -q "backing-file" "$tmp/err"
 check "backing file: --json has the error and the probe" jq_is "$out" \
-	'"\(.error.code) \([.probe.findings[].code] | index("backing-file") != null)"' "conversion-refused true"
+	'"\(.error.code) \([.probe.findings[].code] | index("backing-file") != null)"' "scan-refused true"
 out=$("$IMGWARD" scan --json -f vmdk "$tmp/gpt.qcow2" 2>"$tmp/err")
 rc=$?
 check "-f vmdk on a qcow2: refused, exit 1" [ "$rc" = 1 ]
