@@ -24,7 +24,7 @@ if "$TOP/tests/images/windows-disk.sh" win.img --volume-only --ntfs-kib 2048 \
 	cp win.img "$out/windows"
 	"$TOP/tests/images/windows-disk.sh" win7.img --volume-only --ntfs-kib 2048 \
 		--version win7 --arch x86 >/dev/null 2>&1 && cp win7.img "$out/windows7"
-	tool="$TOP/build/tests/ntfs-tool"
+	tool="${IMGWARD_BUILD:-$TOP/build}/tests/ntfs-tool"
 	rec() { [ -x "$tool" ] && "$tool" lookup win.img "$1" 2>/dev/null || echo 0; }
 	r_sw=$(rec /Windows/System32/config/SOFTWARE)
 	r_cfg=$(rec /Windows/System32/config)
