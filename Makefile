@@ -203,7 +203,8 @@ check-sanitize:
 		tests/run-tests test-core test-part test-qcow2 test-tar test-vdi \
 		test-vhd test-vmdk test-format- test-fuzz-replay \
 		test-convert-qcow2.sh test-convert-vmdk test-convert-vhd \
-		test-convert-chain test-convert-vhdx-log
+		test-convert-chain test-convert-vhdx-log \
+		test-ntfs test-map-view test-scan-ntfs test-scan-hive test-scan-fsid
 
 # ---- fuzzing (fuzz/README.md) ----------------------------------------
 FUZZ_SECONDS ?= 60
