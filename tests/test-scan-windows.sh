@@ -21,12 +21,6 @@ requires mkfs.vfat
 requires setfattr
 requires_root
 
-# TEMPORARY, until the NTFS reader is in the tree (the weak stand-ins of
-# lib/scan/scan-stubs.c find no volume)
-for m in ntfs hive windows; do
-	[ -f "$top/lib/scan/$m.c" ] || skip "lib/scan/$m.c is not in the tree yet"
-done
-
 WI=$B/tests/win-inspect
 [ -x "$WI" ] || skip "$WI is not built"
 
