@@ -778,20 +778,10 @@ int cmd_convert(int argc, char **argv)
 	}
 
 	extra = json_object_new_object();
-	if (extra) {
-		_cleanup_free_ char *s = iw_sanitize(src, strlen(src), NULL);
-		_cleanup_free_ char *d = iw_sanitize(dst, strlen(dst), NULL);
-		json_object_object_add(extra, "filename",
-				       json_object_new_string(s ? s : "?"));
-		json_object_object_add(extra, "destination",
-				       json_object_new_string(d ? d : "?"));
-		if (in.member) {
-			_cleanup_free_ char *m =
-				iw_sanitize(in.member, strlen(in.member), NULL);
-			json_object_object_add(extra, "member",
-					       json_object_new_string(m ? m : "?"));
-		}
-	}
+	json_add_clean(extra, "filename", src);
+	json_add_clean(extra, "destination", dst);
+	if (in.member)
+		json_add_clean(extra, "member", in.member);
 
 	/* 1. the sniffer's judgement, of every file */
 	ret = judge_inputs(&in, &sniff_opts, expect, json, extra, &status,

@@ -54,6 +54,16 @@ int verdict_exit(enum iw_verdict v)
 	return IW_EXIT_INTERNAL;
 }
 
+void json_add_clean(json_object *o, const char *key, const char *s)
+{
+	_cleanup_free_ char *clean = NULL;
+
+	if (!o)
+		return;
+	clean = iw_sanitize(s, strlen(s), NULL);
+	json_object_object_add(o, key, json_object_new_string(clean ? clean : "?"));
+}
+
 const char *jstr(json_object *o, const char *key)
 {
 	json_object *v;
@@ -320,11 +330,7 @@ int cmd_probe(int argc, char **argv)
 	path = argv[optind];
 
 	extra = json_object_new_object();
-	if (extra) {
-		_cleanup_free_ char *clean = iw_sanitize(path, strlen(path), NULL);
-		json_object_object_add(extra, "filename",
-				       json_object_new_string(clean ? clean : "?"));
-	}
+	json_add_clean(extra, "filename", path);
 
 	if (input_open(path, &in, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);

@@ -245,11 +245,7 @@ int cmd_scan(int argc, char **argv)
 	path = argv[optind];
 
 	extra = json_object_new_object();
-	if (extra) {
-		_cleanup_free_ char *clean = iw_sanitize(path, strlen(path), NULL);
-		json_object_object_add(extra, "filename",
-				       json_object_new_string(clean ? clean : "?"));
-	}
+	json_add_clean(extra, "filename", path);
 	if (input_open(path, &in, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;

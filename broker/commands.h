@@ -30,6 +30,9 @@ int probe_input(const struct common_options *common,
 		struct iw_failure *f);
 int verdict_exit(enum iw_verdict v);
 const char *jstr(json_object *o, const char *key);
+/* o[key] = s, sanitised for output (a name the caller gave: a path); o
+ * may be NULL (out of memory earlier: nothing to add to). */
+void json_add_clean(json_object *o, const char *key, const char *s);
 int64_t jint(json_object *o, const char *key);
 void human_size(char *buf, size_t len, int64_t bytes);
 void put_clean(FILE *out, const char *s);
