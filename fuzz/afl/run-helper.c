@@ -78,6 +78,7 @@ struct config {
 	char **argv; /* argv for the helper, argv[0] its path */
 	bool output;  /* give it fd 5 (imgward-convert) */
 	bool sniff;   /* results carry a report: schema-check it */
+	bool scan;    /* results carry a scan (imgward-ntfs): likewise */
 	double timeout;
 	rlim_t fsize, as;
 	bool verbose;
@@ -218,6 +219,16 @@ static bool message(const struct config *c, const char *line, size_t len,
 			    !validate_probe_report(report, 0, &f)) {
 				fprintf(stderr, "run-helper: the broker would "
 						"refuse this report: %s\n",
+					f.message);
+				ok = false;
+			}
+		} else if (c->scan) {
+			struct iw_failure f = { 0 };
+
+			if (!json_object_object_get_ex(m, "scan", &report) ||
+			    !validate_scan_report(report, &f)) {
+				fprintf(stderr, "run-helper: the broker would "
+						"refuse this scan: %s\n",
 					f.message);
 				ok = false;
 			}
@@ -485,6 +496,7 @@ int main(int argc, char **argv)
 	base = strrchr(c.helper, '/');
 	base = base ? base + 1 : c.helper;
 	c.sniff = strcmp(base, "imgward-sniff") == 0;
+	c.scan = strcmp(base, "imgward-ntfs") == 0;
 	c.timeout = (double)env_u64("IMGWARD_AFL_TIMEOUT", 10);
 	/* the sniffer writes no file (policy/limits/sniff.conf); the
 	 * converter's output is capped here instead of at the virtual size,
