@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "scan/hive.h"
+#include "diag-check.h"
 
 /* A hive's structures are reached through 32-bit offsets: a 1 MiB input
  * holds every kind of cell many times over. */
@@ -46,16 +47,6 @@ static const struct {
 	{ "ControlSet001\\Services\\netkvm", "ImagePath" },
 	{ "K", "" },
 };
-
-static void check_diag(const struct iw_diag *d)
-{
-	if (d->n > IW_DIAG_MAX)
-		abort();
-	for (size_t i = 0; i < d->n; i++)
-		if (!iw_diag_code_name(d->e[i].code) ||
-		    !memchr(d->e[i].message, '\0', IW_DIAG_MSG_MAX))
-			abort();
-}
 
 static void check_ret(int r)
 {
@@ -134,7 +125,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	v.own_budget = FUZZ_READ_BUDGET;
 	r = hive_open(&v, &d, &h);
 	check_ret(r);
-	check_diag(&d);
+	fuzz_check_diag(&d);
 	if (r < 0)
 		return 0;
 
@@ -165,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	struct walk w = { .h = h };
 	check_ret(hive_walk(h, hive_root(h), FUZZ_MAX_KEYS, on_key, &w));
-	check_diag(&d);
+	fuzz_check_diag(&d);
 	hive_close(h);
 	return 0;
 }

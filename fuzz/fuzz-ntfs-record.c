@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "scan/ntfs.h"
+#include "diag-check.h"
 
 #define MAX_INPUT 4097
 #define FUZZ_MAX_RUNS 4096
@@ -21,15 +22,6 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static struct ntfs_run runs[FUZZ_MAX_RUNS];
-
-static void check_diag(const struct iw_diag *d)
-{
-	if (d->n > IW_DIAG_MAX)
-		abort();
-	for (size_t i = 0; i < d->n; i++)
-		if (!iw_diag_code_name(d->e[i].code))
-			abort();
-}
 
 static void check_inside(const uint8_t *rec, size_t size, const uint8_t *p,
 			 size_t len)
@@ -112,7 +104,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ret < 0 && d.n == 0)
 		abort();
-	check_diag(&d);
+	fuzz_check_diag(&d);
 	free(rec);
 	return 0;
 }

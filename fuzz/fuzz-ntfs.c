@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "scan/ntfs.h"
+#include "diag-check.h"
 
 /* A small volume (mkntfs makes them from 1 MiB) with a few files;
  * structures further out are reached through LCNs, which the fuzzer
@@ -38,16 +39,6 @@ static const char *const paths[] = {
 	"a/b/c/d/e/f/g",
 	"",
 };
-
-static void check_diag(const struct iw_diag *d)
-{
-	if (d->n > IW_DIAG_MAX)
-		abort();
-	for (size_t i = 0; i < d->n; i++)
-		if (!iw_diag_code_name(d->e[i].code) ||
-		    !memchr(d->e[i].message, '\0', IW_DIAG_MSG_MAX))
-			abort();
-}
 
 static void read_file(struct ntfs_vol *vol, uint64_t mft)
 {
@@ -107,7 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ntfs_open(&v, &d, &vol) < 0) {
 		if (vol)
 			abort();
-		check_diag(&d);
+		fuzz_check_diag(&d);
 		return 0;
 	}
 	info = ntfs_get_info(vol);
@@ -131,6 +122,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	ls.vol = vol;
 	(void)ntfs_list_dir(vol, NTFS_MFT_RECORD_ROOT, list_cb, &ls);
 	ntfs_close(vol);
-	check_diag(&d);
+	fuzz_check_diag(&d);
 	return 0;
 }
