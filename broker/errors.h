@@ -24,6 +24,7 @@ enum {
 	IW_EXIT_HELPER = 70,
 	IW_EXIT_INTERNAL = 71,
 	IW_EXIT_OUTPUT = 73,
+	IW_EXIT_CONFIG = 78,
 };
 
 #define IW_ERRORS(X)                                                           \
@@ -43,7 +44,14 @@ enum {
 	X(CONVERSION_REFUSED, "conversion-refused", IW_EXIT_DATA)              \
 	X(OUTPUT_ERROR, "output-error", IW_EXIT_OUTPUT)                        \
 	X(TARGET_TOO_SMALL, "target-too-small", IW_EXIT_OUTPUT)                \
-	X(SCAN_REFUSED, "scan-refused", IW_EXIT_DATA)
+	X(SCAN_REFUSED, "scan-refused", IW_EXIT_DATA)                          \
+	X(IMPORT_REFUSED, "import-refused", IW_EXIT_DATA)                      \
+	X(INJECT_REFUSED, "inject-refused", IW_EXIT_DATA)                      \
+	X(GUEST_UNSUPPORTED, "guest-unsupported", IW_EXIT_DATA)                \
+	X(NO_DRIVERS, "no-drivers", IW_EXIT_CONFIG)                            \
+	X(VIRTIO_WIN_UNAVAILABLE, "virtio-win-unavailable", IW_EXIT_CONFIG)    \
+	X(APPLIANCE_FAILED, "appliance-failed", IW_EXIT_SANDBOX)               \
+	X(INJECT_FAILED, "inject-failed", IW_EXIT_HELPER)
 
 enum iw_error {
 	IW_OK = 0,

@@ -26,7 +26,9 @@ const char exit_status_help[] =
 	"      resource-limit, helper-crash, protocol-violation\n"
 	"  71  internal error\n"
 	"  73  convert: the destination cannot be created or written, or is\n"
-	"      too small\n";
+	"      too small\n"
+	"  78  inject: no virtio-win drivers (none found, or none for this\n"
+	"      guest's version and architecture)\n";
 
 const char common_options_help[] =
 	"Sandbox options:\n"

@@ -559,7 +559,8 @@ static int spawn(const struct helper_job *job, int exec_fd, int control_fd,
 	/* the options, and a name per data fd at most (--extent-name) */
 	char *argv[24 + 2 * IW_MAX_DATA_FDS];
 	static char lc_all[] = "LC_ALL=C";
-	static char *const envp[] = { lc_all, NULL };
+	char *envp[16] = { lc_all, NULL };
+	size_t envc = 1;
 	struct sandbox_child c;
 	size_t argc = 0;
 	pid_t parent = getpid();
@@ -575,6 +576,14 @@ static int spawn(const struct helper_job *job, int exec_fd, int control_fd,
 		argv[argc++] = unconst(job->args[i]);
 	}
 	argv[argc] = NULL;
+	for (size_t i = 0; job->env && job->env[i]; i++) {
+		if (envc + 1 >= ARRAY_SIZE(envp)) {
+			iw_fail(f, IW_E_INTERNAL, "too many helper variables");
+			return -1;
+		}
+		envp[envc++] = unconst(job->env[i]);
+	}
+	envp[envc] = NULL;
 
 	st->switched_ids = geteuid() == 0;
 	st->apparmor_profile = NULL;
@@ -678,6 +687,17 @@ static const char *helper_error_code(json_object *m, enum iw_error *ret)
 		*ret = IW_E_SANDBOX_UNAVAILABLE;
 	else if (strcmp(code, "refused") == 0)
 		*ret = IW_E_CONVERSION_REFUSED;
+	/* imgward-inject's (broker/inject.h) */
+	else if (strcmp(code, "no-drivers") == 0)
+		*ret = IW_E_NO_DRIVERS;
+	else if (strcmp(code, "virtio-win-unavailable") == 0)
+		*ret = IW_E_VIRTIO_WIN_UNAVAILABLE;
+	else if (strcmp(code, "appliance-failed") == 0)
+		*ret = IW_E_APPLIANCE_FAILED;
+	else if (strcmp(code, "guest-unsupported") == 0)
+		*ret = IW_E_GUEST_UNSUPPORTED;
+	else if (strcmp(code, "inject-failed") == 0)
+		*ret = IW_E_INJECT_FAILED;
 	else
 		*ret = IW_E_HELPER_CRASH;
 	return code;

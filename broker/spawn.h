@@ -43,6 +43,9 @@ struct helper_job {
 	const char *helper;	/* "sniff": runs <helper_dir>/imgward-sniff */
 	const char *helper_dir;
 	const char *const *args; /* extra argv, NULL-terminated, may be NULL */
+	const char *const *env;	 /* environment after LC_ALL=C, "NAME=VALUE",
+				  * NULL-terminated, may be NULL (helpers get
+				  * nothing else) */
 	const int *fds;		 /* placed at fd 4, 5, ... */
 	size_t n_fds;
 	struct iw_limits limits;

@@ -54,7 +54,21 @@ int iw_landlock_abi(int *ret_errno)
 	return (int)abi;
 }
 
-int iw_landlock_deny_all(struct iw_landlock_status *ret_status)
+#define LL_RULE_PATH_BENEATH 1
+
+struct ll_path_beneath_attr {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
+
+/* The rights that apply to a file (not a directory): anything else in a
+ * rule on a file is EINVAL to the kernel. */
+#define LL_FS_FILE_RIGHTS                                                      \
+	(IW_LL_EXECUTE | IW_LL_WRITE_FILE | IW_LL_READ_FILE |                  \
+	 LL_FS_TRUNCATE | LL_FS_IOCTL_DEV)
+
+int iw_landlock_restrict(const struct iw_landlock_rule *rules, size_t n_rules,
+			 struct iw_landlock_status *ret_status)
 {
 	struct ll_ruleset_attr attr = { 0 };
 	struct iw_landlock_status st = { 0 };
@@ -91,7 +105,25 @@ int iw_landlock_deny_all(struct iw_landlock_status *ret_status)
 	fd = (int)syscall(__NR_landlock_create_ruleset, &attr, attr_size, 0);
 	if (fd < 0)
 		return -errno;
-	/* no rules: nothing is allowed */
+	for (size_t i = 0; i < n_rules; i++) {
+		struct ll_path_beneath_attr pb = {
+			/* a right the kernel does not handle cannot be granted
+			 * (EINVAL): it is not restricted there anyway */
+			.allowed_access = rules[i].access & attr.handled_access_fs,
+			.parent_fd = rules[i].fd,
+		};
+
+		if (rules[i].is_file)
+			pb.allowed_access &= LL_FS_FILE_RIGHTS;
+		if (pb.allowed_access == 0)
+			continue;
+		if (syscall(__NR_landlock_add_rule, fd, LL_RULE_PATH_BENEATH,
+			    &pb, 0) < 0) {
+			int e = errno;
+			close(fd);
+			return -e;
+		}
+	}
 	if (syscall(__NR_landlock_restrict_self, fd, 0) < 0) {
 		int e = errno;
 		close(fd);
@@ -104,4 +136,10 @@ int iw_landlock_deny_all(struct iw_landlock_status *ret_status)
 	st.scoped = attr.scoped;
 	*ret_status = st;
 	return 0;
+}
+
+int iw_landlock_deny_all(struct iw_landlock_status *ret_status)
+{
+	/* no rules: nothing is allowed */
+	return iw_landlock_restrict(NULL, 0, ret_status);
 }

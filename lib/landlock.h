@@ -3,6 +3,7 @@
 #define IW_LANDLOCK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct iw_landlock_status {
@@ -27,5 +28,30 @@ int iw_landlock_abi(int *ret_errno);
  * unavailable) or a negative errno when Landlock exists but failed.
  */
 int iw_landlock_deny_all(struct iw_landlock_status *ret_status);
+
+/* Filesystem rights (the kernel's UAPI values) for iw_landlock_restrict */
+#define IW_LL_EXECUTE (1ULL << 0)
+#define IW_LL_WRITE_FILE (1ULL << 1)
+#define IW_LL_READ_FILE (1ULL << 2)
+#define IW_LL_READ_DIR (1ULL << 3)
+#define IW_LL_ALL_FS (~0ULL) /* everything the kernel handles */
+#define IW_LL_READ (IW_LL_READ_FILE | IW_LL_READ_DIR)
+#define IW_LL_READ_EXEC (IW_LL_READ | IW_LL_EXECUTE)
+
+struct iw_landlock_rule {
+	int fd;	       /* an O_PATH (or any) fd of a directory or file */
+	bool is_file;  /* a file: only the file rights of access apply */
+	uint64_t access; /* IW_LL_* rights granted beneath fd */
+};
+
+/*
+ * The same domain as iw_landlock_deny_all (every right handled, TCP and
+ * scopes denied), but the filesystem rights of rules[] granted beneath
+ * their fds: for the one helper that must run programs (imgward-inject:
+ * libguestfs and qemu). Rights the kernel does not know are dropped from
+ * the rules, as they are from the handled set.
+ */
+int iw_landlock_restrict(const struct iw_landlock_rule *rules, size_t n_rules,
+			 struct iw_landlock_status *ret_status);
 
 #endif

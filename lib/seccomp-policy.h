@@ -55,6 +55,7 @@ struct iw_seccomp_policy {
 extern const struct iw_seccomp_policy iw_policy_sniff;
 extern const struct iw_seccomp_policy iw_policy_convert;
 extern const struct iw_seccomp_policy iw_policy_ntfs;
+extern const struct iw_seccomp_policy iw_policy_inject;
 
 /*
  * Install p for the calling process: default action KILL_PROCESS, calls
