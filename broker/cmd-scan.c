@@ -186,6 +186,46 @@ static void print_scan(const char *path, json_object *out)
 	print_problems(jget(out, "problems"), "");
 }
 
+int scan_run(const struct common_options *opts, int fd, const char *format,
+	     json_object **ret_scan, json_object **ret_sandbox,
+	     struct iw_failure *f)
+{
+	struct helper_outcome outcome = { 0 };
+	struct helper_job job = { 0 };
+	const char *args[3] = { "-f", format, NULL };
+	json_object *scan;
+	int r = -1;
+
+	*ret_scan = NULL;
+	if (ret_sandbox)
+		*ret_sandbox = NULL;
+	common_options_job(opts, "ntfs", &job);
+	job.args = args;
+	job.fds = &fd;
+	job.n_fds = 1;
+	if (helper_run(&job, &outcome, f) < 0) {
+		/* the helper's "refused" (its own judgement of the image) */
+		if (f->code == IW_E_CONVERSION_REFUSED)
+			f->code = IW_E_SCAN_REFUSED;
+		goto out;
+	}
+	if (!json_object_object_get_ex(outcome.result, "scan", &scan) ||
+	    json_object_object_length(outcome.result) != 2 ||
+	    !validate_scan_report(scan, f)) {
+		if (f->code == IW_OK)
+			iw_fail(f, IW_E_PROTOCOL_VIOLATION,
+				"helper result has no scan");
+		goto out;
+	}
+	*ret_scan = json_object_get(scan);
+	r = 0;
+out:
+	if (ret_sandbox && outcome.sandbox)
+		*ret_sandbox = json_object_get(outcome.sandbox);
+	helper_outcome_done(&outcome);
+	return r;
+}
+
 int cmd_scan(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -197,12 +237,10 @@ int cmd_scan(int argc, char **argv)
 	};
 	struct common_options sniff_opts, scan_opts;
 	struct input_file in = { .fd = -1 };
-	struct helper_outcome outcome = { 0 };
-	struct helper_job job = { 0 };
 	struct iw_failure f = { 0 };
 	const char *expect = NULL, *path, *format, *why = NULL;
-	const char *args[3];
-	json_object *probe = NULL, *extra = NULL, *scan, *out = NULL;
+	json_object *probe = NULL, *extra = NULL, *scan = NULL, *out = NULL;
+	json_object *sandbox = NULL;
 	enum iw_verdict v;
 	bool json = false;
 	int opt, status;
@@ -273,33 +311,12 @@ int cmd_scan(int argc, char **argv)
 	}
 	format = jstr(probe, "format");
 
-	/* 2. the scanner, told the format the sniffer found */
-	common_options_job(&scan_opts, "ntfs", &job);
-	args[0] = "-f";
-	args[1] = format;
-	args[2] = NULL;
-	job.args = args;
-	job.fds = &in.fd;
-	job.n_fds = 1;
-	if (helper_run(&job, &outcome, &f) < 0) {
-		/* the helper's "refused" (its own judgement of the image) */
-		if (f.code == IW_E_CONVERSION_REFUSED)
-			f.code = IW_E_SCAN_REFUSED;
-		if (outcome.sandbox && extra)
+	/* 2. the scanner, told the format the sniffer found; 3. nothing it
+	 * says is trusted */
+	if (scan_run(&scan_opts, in.fd, format, &scan, &sandbox, &f) < 0) {
+		if (sandbox && extra)
 			json_object_object_add(extra, "sandbox",
-					       json_object_get(outcome.sandbox));
-		status = iw_report_failure(&f, json, extra);
-		goto out;
-	}
-	/* 3. nothing it says is trusted */
-	if (!json_object_object_get_ex(outcome.result, "scan", &scan) ||
-	    json_object_object_length(outcome.result) != 2 ||
-	    !validate_scan_report(scan, &f)) {
-		if (f.code == IW_OK)
-			iw_fail(&f, IW_E_PROTOCOL_VIOLATION,
-				"helper result has no scan");
-		json_object_object_add(extra, "sandbox",
-				       json_object_get(outcome.sandbox));
+					       json_object_get(sandbox));
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}
@@ -311,7 +328,7 @@ int cmd_scan(int argc, char **argv)
 			       json_object_new_int64(jint(probe, "virtual-size")));
 	json_object_object_foreach(scan, key, val)
 		json_object_object_add(out, key, json_object_get(val));
-	json_object_object_add(out, "sandbox", json_object_get(outcome.sandbox));
+	json_object_object_add(out, "sandbox", json_object_get(sandbox));
 	if (json)
 		printf("%s\n", json_object_to_json_string_ext(
 				       out, JSON_C_TO_STRING_PLAIN |
@@ -328,7 +345,8 @@ out:
 	json_object_put(out);
 	json_object_put(extra);
 	json_object_put(probe);
-	helper_outcome_done(&outcome);
+	json_object_put(scan);
+	json_object_put(sandbox);
 	if (in.fd >= 0)
 		close(in.fd);
 	return status;

@@ -29,6 +29,14 @@ int probe_input(const struct common_options *common,
 		json_object *extra, json_object **ret_out,
 		struct iw_failure *f);
 int verdict_exit(enum iw_verdict v);
+/* cmd-scan.c: run imgward-ntfs on fd (an input the sniffer judged safe
+ * as format): 0 with *ret_scan the validated scan object (a reference
+ * the caller puts), or -1 with f set. *ret_sandbox (when ret_sandbox is
+ * not NULL): the helper's verified sandbox report, also on failure once
+ * known, or NULL. */
+int scan_run(const struct common_options *opts, int fd, const char *format,
+	     json_object **ret_scan, json_object **ret_sandbox,
+	     struct iw_failure *f);
 const char *jstr(json_object *o, const char *key);
 /* o[key] = s, sanitised for output (a name the caller gave: a path); o
  * may be NULL (out of memory earlier: nothing to add to). */
