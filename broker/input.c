@@ -10,13 +10,19 @@
 
 int input_open(const char *path, struct input_file *ret, struct iw_failure *f)
 {
+	return input_open_mode(path, O_RDONLY, ret, f);
+}
+
+int input_open_mode(const char *path, int mode, struct input_file *ret,
+		    struct iw_failure *f)
+{
 	_cleanup_close_ int fd = -1;
 	struct stat st;
 	int flags;
 
 	/* O_NONBLOCK so that opening a FIFO cannot hang waiting for a
 	 * writer; it is cleared below once we know it is a file. */
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
+	fd = open(path, (mode & O_ACCMODE) | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY |
 				O_NONBLOCK);
 	if (fd < 0) {
 		if (errno == ENOENT || errno == ENOTDIR)

@@ -19,5 +19,9 @@ struct input_file {
  * only. 0, or -1 with f set (no-such-file, symlink, not-a-file,
  * input-error). */
 int input_open(const char *path, struct input_file *ret, struct iw_failure *f);
+/* The same, opened with access mode (O_RDONLY or O_RDWR): imgward inject
+ * modifies the disk it was given. */
+int input_open_mode(const char *path, int mode, struct input_file *ret,
+		    struct iw_failure *f);
 
 #endif

@@ -21,7 +21,10 @@ static const struct command commands[] = {
 	{ "scan", cmd_scan,
 	  "list partitions and filesystems, find Windows, in the sandboxed "
 	  "scanner" },
-	/* inject, import and serve slot in here */
+	{ "inject", cmd_inject,
+	  "install virtio drivers into a Windows disk, in the sandboxed "
+	  "injector (libguestfs)" },
+	/* import and serve slot in here */
 };
 
 static void usage(FILE *out)
