@@ -223,6 +223,12 @@ bad:
 	return NULL;
 }
 
+static void ignore_progress(json_object *msg, void *userdata)
+{
+	(void)msg;
+	(void)userdata;
+}
+
 int inject_run(const struct inject_request *req, json_object **ret,
 	       struct iw_failure *f)
 {
@@ -364,7 +370,10 @@ int inject_run(const struct inject_request *req, json_object **ret,
 	job.env = env;
 	job.fds = fds;
 	job.n_fds = (size_t)n_fds;
-	job.on_progress = req->on_progress;
+	/* the injector reports its steps; a caller without a use for them
+	 * still accepts them (spawn.c treats unasked progress as a protocol
+	 * violation) */
+	job.on_progress = req->on_progress ? req->on_progress : ignore_progress;
 	job.userdata = req->userdata;
 	if (helper_run(&job, &outcome, f) < 0)
 		goto out;
@@ -458,9 +467,10 @@ int cmd_inject(int argc, char **argv)
 		{ 0 },
 	};
 	struct common_options sniff_opts, scan_opts, inject_opts;
-	struct input_file in = { .fd = -1 };
+	struct input_file in = { .fd = -1 }, ro = { .fd = -1 };
 	struct iw_failure f = { 0 };
 	struct inject_request req = { 0 };
+	char self[64];
 	const char *expect = NULL, *path, *format, *why = NULL,
 		   *virtio_win = NULL;
 	json_object *probe = NULL, *extra = NULL, *scan = NULL, *res = NULL;
@@ -517,8 +527,19 @@ int cmd_inject(int argc, char **argv)
 		goto out;
 	}
 
+	/* the sniffer and the scanner get the same file read-only (they
+	 * refuse anything else); the injector gets the read-write fd */
+	ro = in;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", in.fd);
+	ro.fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (ro.fd < 0) {
+		iw_fail(&f, IW_E_INPUT_ERROR, "%s: %s", path, strerror(errno));
+		status = iw_report_failure(&f, json, extra);
+		goto out;
+	}
+
 	/* 1. only a safe raw or qcow2 disk is modified */
-	if (probe_input(&sniff_opts, &in, expect, NULL, &probe, &f) < 0) {
+	if (probe_input(&sniff_opts, &ro, expect, NULL, &probe, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}
@@ -542,7 +563,7 @@ int cmd_inject(int argc, char **argv)
 	}
 
 	/* 2. what is in it */
-	if (scan_run(&scan_opts, in.fd, format, &scan, NULL, &f) < 0) {
+	if (scan_run(&scan_opts, ro.fd, format, &scan, NULL, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}
@@ -583,5 +604,7 @@ out:
 	json_object_put(extra);
 	if (in.fd >= 0)
 		close(in.fd);
+	if (ro.fd >= 0)
+		close(ro.fd);
 	return status;
 }

@@ -48,6 +48,7 @@
 #include <unistd.h>
 
 #include "helper.h"
+#include "nbd.h"
 #include "inject/virtio-win.h"
 
 #define FD_DISK 4
@@ -60,6 +61,15 @@
 #define TREE_MAX_FILES 50000
 #define TREE_MAX_DEPTH 8
 #define TREE_MAX_PATH 512
+/* One driver file: the real ones are kilobytes to a few MiB. */
+#define FILE_MAX_BYTES (256ULL << 20)
+/* Copied through the appliance's protocol in pieces well under its 4 MiB
+ * message limit. */
+#define COPY_CHUNK (1U << 20)
+/* How far a qcow2 disk may grow while the drivers go in (new clusters,
+ * L2 and refcount blocks): the NBD export is this much larger than the
+ * file, and qcow2 allocates from its end. */
+#define QCOW2_GROWTH (1ULL << 30)
 
 /* The Windows facts, from the broker's validated scan. */
 struct guest_facts {
@@ -90,11 +100,16 @@ _printf_(2, 3) _noreturn_ static void die(const char *code, const char *fmt,
 	iw_helper_fail(code, "%s", message);
 }
 
+/* libguestfs' last error, its first line only (the rest is advice to
+ * set LIBGUESTFS_DEBUG, which means nothing to our caller) */
 static const char *gerr(void)
 {
+	static char buf[300];
 	const char *e = g ? guestfs_last_error(g) : NULL;
 
-	return e ? e : "unknown error";
+	snprintf(buf, sizeof(buf), "%s", e ? e : "unknown error");
+	buf[strcspn(buf, "\n")] = '\0';
+	return buf;
 }
 
 static void progress(const char *step, const char *what)
@@ -217,6 +232,11 @@ static void enter_sandbox(struct iw_helper *h, bool have_tools, bool iso)
 		{ "/etc", IW_LL_READ, false },
 		/* the kernel supermin boots the appliance with */
 		{ "/boot", IW_LL_READ, true },
+		/* the package database supermin resolves the appliance's
+		 * packages from (dpkg here, rpm or pacman elsewhere) */
+		{ "/var/lib/dpkg", IW_LL_READ, true },
+		{ "/var/lib/rpm", IW_LL_READ, true },
+		{ "/var/lib/pacman", IW_LL_READ, true },
 		/* qemu and glibc read their own /proc entries and the CPU
 		 * topology from /sys */
 		{ "/proc", IW_LL_READ, false },
@@ -229,7 +249,7 @@ static void enter_sandbox(struct iw_helper *h, bool have_tools, bool iso)
 		 * ioctls are KVM's, checked by the kernel) */
 		{ "/dev/kvm", IW_LL_ALL_FS, true },
 	};
-	struct iw_landlock_rule rules[ARRAY_SIZE(sys) + 5];
+	struct iw_landlock_rule rules[ARRAY_SIZE(sys) + 4];
 	const char *tmp = getenv("TMPDIR");
 	const char *cache = getenv("LIBGUESTFS_CACHEDIR");
 	size_t n = 0;
@@ -268,15 +288,12 @@ static void enter_sandbox(struct iw_helper *h, bool have_tools, bool iso)
 		rules[n++] = (struct iw_landlock_rule){ .fd = fd,
 							.access = IW_LL_ALL_FS };
 	}
-	/* the disk, reopened by qemu through /proc/self/fd/4 */
-	rules[n++] = (struct iw_landlock_rule){
-		.fd = FD_DISK, .is_file = true,
-		.access = IW_LL_READ_FILE | IW_LL_WRITE_FILE,
-	};
-	/* the virtio-win tree or ISO, and the virt-tools directory: read */
-	rules[n++] = (struct iw_landlock_rule){
-		.fd = FD_VIRTIO, .is_file = iso, .access = IW_LL_READ,
-	};
+	/* the virtio-win tree and the virt-tools directory: read (the disk
+	 * and an ISO are served over NBD from their fds, never opened by
+	 * name: nbd.c) */
+	if (!iso)
+		rules[n++] = (struct iw_landlock_rule){ .fd = FD_VIRTIO,
+							.access = IW_LL_READ };
 	if (have_tools)
 		rules[n++] = (struct iw_landlock_rule){ .fd = FD_TOOLS,
 							.access = IW_LL_READ };
@@ -432,7 +449,39 @@ struct job {
 	size_t registry_values;
 };
 
-static void launch(const char *format)
+/* Serve fd over NBD on $TMPDIR/<name>.sock and add it as a drive. */
+static void add_nbd_drive(struct nbd_export *e, const char *name,
+			  const char *format)
+{
+	char sock[256], server[270];
+	char *servers[] = { server, NULL };
+	off_t end = lseek(e->fd, 0, SEEK_END);
+	int r;
+
+	if (end < 0)
+		die("io-error", "cannot measure the %s: %s", name,
+		    strerror(errno));
+	e->size = (uint64_t)end;
+	if (!e->readonly && strcmp(format, "qcow2") == 0)
+		e->size += QCOW2_GROWTH;
+	snprintf(sock, sizeof(sock), "%s/%s.sock", getenv("TMPDIR"), name);
+	snprintf(server, sizeof(server), "unix:%s", sock);
+	r = nbd_export_start(e, sock);
+	if (r < 0)
+		die("appliance-failed", "cannot serve the %s: %s", name,
+		    strerror(-r));
+	if (guestfs_add_drive_opts(g, "", GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
+				   GUESTFS_ADD_DRIVE_OPTS_PROTOCOL, "nbd",
+				   GUESTFS_ADD_DRIVE_OPTS_SERVER, servers,
+				   GUESTFS_ADD_DRIVE_OPTS_READONLY,
+				   (int)e->readonly, -1) < 0)
+		die("appliance-failed", "cannot add the %s: %s", name, gerr());
+}
+
+static struct nbd_export disk_export = { .fd = FD_DISK };
+static struct nbd_export iso_export = { .fd = FD_VIRTIO, .readonly = true };
+
+static void launch(const char *format, bool iso)
 {
 	g = guestfs_create_flags(GUESTFS_CREATE_NO_CLOSE_ON_EXIT);
 	if (!g)
@@ -440,22 +489,11 @@ static void launch(const char *format)
 						   "handle");
 	/* errors are read with guestfs_last_error, not printed */
 	guestfs_set_error_handler(g, NULL, NULL);
-	/* the disk through the fd the broker opened: qemu, our child,
-	 * inherits fd 4 and reopens it by its /proc link */
-	if (guestfs_set_network(g, 0) < 0 ||
-	    guestfs_add_drive_opts(g, "/proc/self/fd/4",
-				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, format,
-				   GUESTFS_ADD_DRIVE_OPTS_READONLY, 0, -1) < 0)
-		die("appliance-failed", "cannot add the disk: %s", gerr());
-}
-
-static void launch_iso(void)
-{
-	if (guestfs_add_drive_opts(g, "/proc/self/fd/5",
-				   GUESTFS_ADD_DRIVE_OPTS_FORMAT, "raw",
-				   GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) < 0)
-		die("appliance-failed", "cannot add the virtio-win ISO: %s",
-		    gerr());
+	if (guestfs_set_network(g, 0) < 0)
+		die("appliance-failed", "%s", gerr());
+	add_nbd_drive(&disk_export, "disk", format);
+	if (iso)
+		add_nbd_drive(&iso_export, "virtio-win", "raw");
 }
 
 static void start(struct job *j)
@@ -516,6 +554,43 @@ static void choose(struct job *j, struct tree *t)
 		    "choosing the drivers: %s", strerror(-r));
 }
 
+/* Copy an open host file into the guest, through the protocol: the
+ * appliance never sees a host path, and nothing is reopened by name. */
+static void upload_fd(int fd, const char *what, const char *dest)
+{
+	char *buf = malloc(COPY_CHUNK);
+	uint64_t total = 0;
+	bool first = true;
+
+	if (!buf)
+		die("resource-limit", "out of memory");
+	for (;;) {
+		ssize_t n = read(fd, buf, COPY_CHUNK);
+		int r;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			die("virtio-win-unavailable", "%s: %s", what,
+			    strerror(errno));
+		if (n == 0 && !first)
+			break;
+		total += (uint64_t)n;
+		if (total > FILE_MAX_BYTES)
+			die("virtio-win-unavailable", "%s: larger than %llu "
+						      "bytes", what,
+			    FILE_MAX_BYTES);
+		r = first ? guestfs_write(g, dest, buf, (size_t)n)
+			  : guestfs_write_append(g, dest, buf, (size_t)n);
+		if (r < 0)
+			die("inject-failed", "cannot copy %s: %s", what, gerr());
+		first = false;
+		if (n == 0)
+			break;
+	}
+	free(buf);
+}
+
 static void copy_file(struct job *j, const struct vw_file *f,
 		      const char *dest)
 {
@@ -527,16 +602,12 @@ static void copy_file(struct job *j, const struct vw_file *f,
 			    gerr());
 		free(src);
 	} else {
-		char local[32];
 		int fd = tree_open(f->path);
 
 		if (fd < 0)
 			die("virtio-win-unavailable", "%s: %s", f->path,
 			    strerror(errno));
-		snprintf(local, sizeof(local), "/proc/self/fd/%d", fd);
-		if (guestfs_upload(g, local, dest) < 0)
-			die("inject-failed", "cannot copy %s: %s", f->path,
-			    gerr());
+		upload_fd(fd, f->path, dest);
 		close(fd);
 	}
 }
@@ -639,7 +710,7 @@ static void firstboot(struct job *j, int64_t sys_root)
 	if (wrapper) {
 		/* a service that runs at boot, as LocalSystem, before
 		 * anyone logs on: virt-v2v's way */
-		char key[128], image[160], *dest, local[48];
+		char key[128], image[160], *dest;
 		int fd;
 		struct open_how how = {
 			.flags = O_RDONLY | O_CLOEXEC,
@@ -651,11 +722,8 @@ static void firstboot(struct job *j, int64_t sys_root)
 		if (fd < 0)
 			die("virtio-win-unavailable", "%s: %s", wrapper,
 			    strerror(errno));
-		snprintf(local, sizeof(local), "/proc/self/fd/%d", fd);
 		dest = path_join(j->driver_dir, wrapper);
-		if (guestfs_upload(g, local, dest) < 0)
-			die("inject-failed", "cannot copy %s: %s", wrapper,
-			    gerr());
+		upload_fd(fd, wrapper, dest);
 		close(fd);
 		free(dest);
 		snprintf(key, sizeof(key), "%s\\Services\\" FIRSTBOOT_NAME,
@@ -937,11 +1005,6 @@ int main(int argc, char **argv)
 	if (fcntl(FD_VIRTIO, F_GETFL) < 0 ||
 	    (j.tools && fcntl(FD_TOOLS, F_GETFL) < 0))
 		iw_helper_fail("internal", "the virtio-win fds are missing");
-	/* qemu inherits the disk (and the ISO) across its exec */
-	if (fcntl(FD_DISK, F_SETFD, 0) < 0 ||
-	    (j.iso && fcntl(FD_VIRTIO, F_SETFD, 0) < 0))
-		iw_helper_fail("internal", "fcntl: %s", strerror(errno));
-
 	iw_helper_warm_up();
 	enter_sandbox(&h, j.tools, j.iso);
 	if (iw_helper_ready(&h) < 0)
@@ -959,9 +1022,7 @@ int main(int argc, char **argv)
 				       strerror(-r));
 		choose(&j, &t);
 	}
-	launch(format);
-	if (j.iso)
-		launch_iso();
+	launch(format, j.iso);
 	start(&j);
 	if (j.iso) {
 		list_iso(&t);
