@@ -32,6 +32,11 @@ int input_open_mode(const char *path, int mode, struct input_file *ret,
 				"%s: is a symbolic link; give the real path "
 				"(imgward never follows links to its inputs)",
 				path);
+		else if (errno == EISDIR)
+			iw_fail(f, IW_E_NOT_A_FILE,
+				"%s: is a directory; only regular files and "
+				"block devices are accepted",
+				path);
 		else if (errno == ENXIO)
 			iw_fail(f, IW_E_NOT_A_FILE,
 				"%s: is a socket or a device without a driver; "

@@ -478,6 +478,64 @@ static void add_nbd_drive(struct nbd_export *e, const char *name,
 		die("appliance-failed", "cannot add the %s: %s", name, gerr());
 }
 
+/* The appliance's and libguestfs' log, last bytes only: when a launch
+ * fails, libguestfs' own error is a generic "guestfs_launch failed"; the
+ * reason (qemu's complaint, the kernel's panic) is in this log. */
+#define LOG_TAIL 4096
+static char log_tail[LOG_TAIL];
+static size_t log_len;
+
+static void on_log(guestfs_h *h, void *opaque, uint64_t event, int eh,
+		   int flags, const char *buf, size_t len,
+		   const uint64_t *array, size_t array_len)
+{
+	(void)h;
+	(void)opaque;
+	(void)event;
+	(void)eh;
+	(void)flags;
+	(void)array;
+	(void)array_len;
+	if (len >= LOG_TAIL) {
+		buf += len - (LOG_TAIL - 1);
+		len = LOG_TAIL - 1;
+	}
+	if (log_len + len >= LOG_TAIL) {
+		size_t drop = log_len + len - (LOG_TAIL - 1);
+
+		memmove(log_tail, log_tail + drop, log_len - drop);
+		log_len -= drop;
+	}
+	memcpy(log_tail + log_len, buf, len);
+	log_len += len;
+	log_tail[log_len] = '\0';
+}
+
+/* The last line of the log that says what went wrong, or "". */
+static const char *log_reason(void)
+{
+	static const char *const marks[] = { "qemu-system", "Kernel panic",
+					     "error", "Error", "cannot" };
+	static char line[240];
+	char *p, *end;
+
+	for (size_t m = 0; m < ARRAY_SIZE(marks); m++) {
+		p = NULL;
+		for (char *q = strstr(log_tail, marks[m]); q;
+		     q = strstr(q + 1, marks[m]))
+			p = q;
+		if (!p)
+			continue;
+		while (p > log_tail && p[-1] != '\n')
+			p--;
+		end = strchr(p, '\n');
+		snprintf(line, sizeof(line), " (%.*s)",
+			 (int)(end ? (size_t)(end - p) : strlen(p)), p);
+		return line;
+	}
+	return "";
+}
+
 static struct nbd_export disk_export = { .fd = FD_DISK };
 static struct nbd_export iso_export = { .fd = FD_VIRTIO, .readonly = true };
 
@@ -489,7 +547,14 @@ static void launch(const char *format, bool iso)
 						   "handle");
 	/* errors are read with guestfs_last_error, not printed */
 	guestfs_set_error_handler(g, NULL, NULL);
-	if (guestfs_set_network(g, 0) < 0)
+	/* verbose, into our log tail only (on_log): the way to learn why a
+	 * launch failed */
+	if (guestfs_set_network(g, 0) < 0 || guestfs_set_verbose(g, 1) < 0 ||
+	    guestfs_set_event_callback(g, on_log,
+				       GUESTFS_EVENT_APPLIANCE |
+					       GUESTFS_EVENT_LIBRARY |
+					       GUESTFS_EVENT_WARNING,
+				       0, NULL) < 0)
 		die("appliance-failed", "%s", gerr());
 	add_nbd_drive(&disk_export, "disk", format);
 	if (iso)
@@ -502,9 +567,13 @@ static void start(struct job *j)
 	char dev[64];
 
 	progress("launch", "starting the libguestfs appliance");
-	if (guestfs_launch(g) < 0)
+	if (guestfs_launch(g) < 0) {
+		char why[300];
+
+		snprintf(why, sizeof(why), "%s", gerr());
 		die("appliance-failed", "cannot launch the libguestfs "
-					"appliance: %s", gerr());
+					"appliance: %s%s", why, log_reason());
+	}
 	devs = guestfs_list_devices(g);
 	if (!devs || !devs[0] || (j->iso && !devs[1]))
 		die("appliance-failed", "the appliance does not see the disks");
