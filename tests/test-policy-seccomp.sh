@@ -202,6 +202,34 @@ expect ntfs x32 killed enosys
 for p in setuid capset memfd_create; do
 	expect ntfs "$p" killed "$control"
 done
+# ---- inject: wide (it runs qemu), but never past its own processes -----
+# It opens, maps code, runs programs, threads and forks, talks UNIX
+# sockets; it never traces, mounts, changes namespaces or credentials,
+# loads BPF, reads keyrings or opens a network socket.
+for p in pread64 read write close openat newfstatat fstat lseek mmap-rw \
+	mmap-exec mprotect-exec mmap-file mmap-shared malloc-large \
+	clone-thread clone3 socketpair memfd_create getrandom-blocking json; do
+	expect inject "$p" reached
+done
+for p in socket ptrace process_vm_readv mount umount2 pivot_root chroot \
+	unshare bpf perf_event_open keyctl; do
+	expect inject "$p" killed
+done
+expect inject invalid-syscall killed enosys
+expect inject x32 killed enosys
+[ "$ctl" = reached ] && expect inject int80 killed
+for p in setuid setresuid setgroups capset setns; do
+	expect inject "$p" killed "$control"
+done
+pfc=$("$PROBE" --pfc inject) || fail "--pfc inject"
+in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
+in_policy=$("$COMPILE" --list "$top/policy/seccomp/inject.policy" | sort)
+if [ "$in_filter" = "$in_policy" ]; then
+	pass "inject: the loaded filter names exactly the policy's syscalls"
+else
+	fail "inject: filter and policy differ: $(diff <(echo "$in_filter") <(echo "$in_policy") | tr '\n' ' ')"
+fi
+
 pfc=$("$PROBE" --pfc ntfs) || fail "--pfc ntfs"
 in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
 in_policy=$("$COMPILE" --list "$top/policy/seccomp/ntfs.policy" | sort)

@@ -69,6 +69,7 @@ static const struct {
 	{ "sniff", &iw_policy_sniff },
 	{ "convert", &iw_policy_convert },
 	{ "ntfs", &iw_policy_ntfs },
+	{ "inject", &iw_policy_inject },
 };
 
 /* What the probes need, prepared before the filter goes on. */
