@@ -53,6 +53,9 @@
 #                       table (a whole-disk filesystem; small fuzz seeds)
 #   --ntfs-kib N        the Windows NTFS volume's size in KiB (default
 #                       204800; with --volume-only 2048 is enough)
+#   --bcd               GPT: an (empty) BCD hive in the ESP at
+#                       EFI\Microsoft\Boot\BCD, which virt-v2v opens
+#                       (bench/inject-vs-v2v); needs mtools
 #
 # The disk is 256 MiB, sparse; the Windows NTFS is 200 MiB, made by mkntfs
 # in a separate file, filled through an ntfs-3g FUSE mount (root and
@@ -69,6 +72,7 @@ scheme=gpt version=win2019 arch=amd64 hostname=WIN-IMGWARD01
 control_set=1 systemroot=Windows virtio=0 hiber="" no_windows=0
 corrupt_software=0 keep_dir="" volume_only=0 ntfs_kib=204800
 select_current="" processor="" current_version="" compressed_hiberfil=0
+bcd=0
 
 usage() { sed -n '/^#   windows-disk.sh/,/^#   --keep-dir/p' "$0" >&2; exit 64; }
 while [ $# -gt 0 ]; do
@@ -92,6 +96,7 @@ while [ $# -gt 0 ]; do
 	--current-version) current_version=$2; shift ;;
 	--compressed-hiberfil) hiber=HIBR compressed_hiberfil=1 ;;
 	--ntfs-kib) ntfs_kib=$2; shift ;;
+	--bcd) bcd=1 ;;
 	-*) usage ;;
 	*) [ -z "$out" ] || usage; out=$1 ;;
 	esac
@@ -370,7 +375,17 @@ start=$((win_start / 512)), size=$((win_size / 512)), type=EBD0A0A2-B9E5-4433-87
 EOF
 	esp=$work/esp.fs
 	truncate -s $esp_size "$esp"
-	quiet mkfs.vfat -F 32 -n SYSTEM -i 1A2B3C4D -h $((esp_start / 512)) "$esp"
+	# (FAT16 with --bcd: mtools cannot write a FAT32 this small)
+	quiet mkfs.vfat -F $([ $bcd = 1 ] && echo 16 || echo 32) -n SYSTEM \
+		-i 1A2B3C4D -h $((esp_start / 512)) "$esp"
+	if [ $bcd = 1 ]; then
+		# the boot configuration store virt-v2v opens (an empty one:
+		# no graphicsmodedisabled element to remove)
+		echo '{"name": "ROOT", "keys": {"Description": {}, "Objects": {}}}' |
+			python3 "$here/hive.py" "$work/BCD" -
+		mmd -i "$esp" ::/EFI ::/EFI/Microsoft ::/EFI/Microsoft/Boot
+		mcopy -i "$esp" "$work/BCD" ::/EFI/Microsoft/Boot/BCD
+	fi
 	dd if="$esp" of="$out" bs=1M seek=$((esp_start / MiB)) conv=notrunc,sparse status=none
 else
 	sfdisk -q --no-reread --no-tell-kernel "$out" >/dev/null <<EOF
