@@ -48,7 +48,7 @@
 #include <unistd.h>
 
 #include "helper.h"
-#include "nbd.h"
+#include "nbd-server.h"
 #include "inject/virtio-win.h"
 
 #define FD_DISK 4
@@ -290,7 +290,7 @@ static void enter_sandbox(struct iw_helper *h, bool have_tools, bool iso)
 	}
 	/* the virtio-win tree and the virt-tools directory: read (the disk
 	 * and an ISO are served over NBD from their fds, never opened by
-	 * name: nbd.c) */
+	 * name: lib/nbd-server.c) */
 	if (!iso)
 		rules[n++] = (struct iw_landlock_rule){ .fd = FD_VIRTIO,
 							.access = IW_LL_READ };

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * A minimal NBD server (newstyle fixed handshake, simple replies) that
- * serves one of the helper's fds to the appliance's qemu over a UNIX
- * socket in the helper's private directory.
+ * serves one of imgward-inject's fds to the appliance's qemu over a UNIX
+ * socket in the helper's private directory (fuzz/fuzz-nbd.c drives it
+ * with hostile clients).
  *
  * Why: the broker opened the disk (it may be root's file, or a block
  * device) and handed over the fd; the helper runs as an unprivileged uid.
@@ -15,7 +16,7 @@
  * bounded (length, offset, option sizes) and a malformed one ends the
  * connection. Protocol: the NBD project's doc/proto.md.
  */
-#include "nbd.h"
+#include "nbd-server.h"
 
 #include <endian.h>
 #include <errno.h>
@@ -318,13 +319,22 @@ static void transmit(struct nbd_export *e, int c, uint8_t *buf)
 	}
 }
 
-static void *serve(void *arg)
+int nbd_serve_connection(struct nbd_export *e, int c)
 {
-	struct nbd_export *e = arg;
 	uint8_t *buf = malloc(NBD_MAX_REQUEST);
 
 	if (!buf)
-		return NULL;
+		return -ENOMEM;
+	if (handshake(e, c) == 0)
+		transmit(e, c, buf);
+	free(buf);
+	return 0;
+}
+
+static void *serve(void *arg)
+{
+	struct nbd_export *e = arg;
+
 	for (;;) {
 		int c = accept4(e->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 
@@ -333,11 +343,9 @@ static void *serve(void *arg)
 				continue;
 			break;
 		}
-		if (handshake(e, c) == 0)
-			transmit(e, c, buf);
+		(void)nbd_serve_connection(e, c);
 		close(c);
 	}
-	free(buf);
 	return NULL;
 }
 

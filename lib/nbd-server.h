@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-#ifndef IW_INJECT_NBD_H
-#define IW_INJECT_NBD_H
+#ifndef IW_NBD_SERVER_H
+#define IW_NBD_SERVER_H
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -20,5 +20,9 @@ struct nbd_export {
 /* Listen on sock_path (a UNIX socket) and serve e from a thread, one
  * connection at a time, until the process exits. 0 or -errno. */
 int nbd_export_start(struct nbd_export *e, const char *sock_path);
+
+/* Serve one connected client c until it disconnects or breaks the
+ * protocol (then the connection is just dropped). 0, or -ENOMEM. */
+int nbd_serve_connection(struct nbd_export *e, int c);
 
 #endif
