@@ -5,7 +5,7 @@
  * client's whole byte stream (handshake, options, requests, write data),
  * fed through a UNIX socketpair to nbd_serve_connection() exactly as an
  * accepted connection; the replies are drained by a thread. The export is
- * a 1 MiB memfd: read-only, plain read-write, or read-write with room to
+ * a 64 KiB memfd: read-only, plain read-write, or read-write with room to
  * grow past the file's end (the qcow2 case), chosen by the first byte.
  * Checked afterwards: a read-only export is unchanged, and no write ever
  * landed past the export's size.
@@ -23,8 +23,8 @@
 /* A conversation of a few dozen requests; the socket's buffer must hold
  * all of it, since it is written before the server runs. */
 #define MAX_INPUT (64 << 10)
-#define EXPORT_SIZE (1 << 20)
-#define GROWTH (256 << 10)
+#define EXPORT_SIZE (64 << 10)
+#define GROWTH (16 << 10)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

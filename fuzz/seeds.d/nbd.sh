@@ -20,8 +20,8 @@ def req(t, off, length, data=b"", flags=0, cookie=1):
 go = opt(7, struct.pack(">I", 0) + struct.pack(">H", 0))
 hs = struct.pack(">I", 3) + opt(8) + opt(10, struct.pack(">I", 0) + struct.pack(">I", 0)) + go
 io = (req(0, 0, 4096) + req(1, 8192, 512, b"\xab" * 512, flags=1, cookie=2)
-      + req(3, 0, 0, cookie=3) + req(0, 1048576 - 512, 512, cookie=4)
-      + req(0, 1048576, 512, cookie=5) + req(2, 0, 0, cookie=6))
+      + req(3, 0, 0, cookie=3) + req(0, 65536 - 512, 512, cookie=4)
+      + req(0, 65536, 512, cookie=5) + req(2, 0, 0, cookie=6))
 for kind in (0, 1, 2):
     with open(f"{out}/go-{kind}", "wb") as f:
         f.write(bytes([kind]) + hs + io)
@@ -31,6 +31,6 @@ with open(f"{out}/export-name-1", "wb") as f:
 with open(f"{out}/info-abort-0", "wb") as f:
     f.write(b"\x00" + struct.pack(">I", 1) + opt(6, struct.pack(">IH", 0, 0)) + opt(2))
 with open(f"{out}/growth-2", "wb") as f:
-    f.write(b"\x02" + hs + req(1, 1048576, 4096, b"\x01" * 4096, cookie=7)
-            + req(0, 1048576 + 200000, 8192, cookie=8) + req(2, 0, 0))
+    f.write(b"\x02" + hs + req(1, 65536, 4096, b"\x01" * 4096, cookie=7)
+            + req(0, 65536 + 8000, 8192, cookie=8) + req(2, 0, 0))
 PYEOF

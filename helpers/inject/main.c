@@ -514,8 +514,9 @@ static void on_log(guestfs_h *h, void *opaque, uint64_t event, int eh,
 /* The last line of the log that says what went wrong, or "". */
 static const char *log_reason(void)
 {
-	static const char *const marks[] = { "qemu-system", "Kernel panic",
-					     "error", "Error", "cannot" };
+	static const char *const marks[] = { "libguestfs: error",
+					     "qemu-system", "Kernel panic",
+					     "guestfsd: error", "cannot" };
 	static char line[240];
 	char *p, *end;
 
@@ -600,7 +601,10 @@ static void list_iso(struct tree *t)
 	if (!all)
 		die("virtio-win-unavailable", "cannot list the ISO: %s", gerr());
 	for (size_t i = 0; all[i]; i++) {
-		if (tree_add(t, all[i]) == -ENOMEM)
+		/* find's names are relative but start with '/' */
+		const char *rel = all[i] + strspn(all[i], "/");
+
+		if (tree_add(t, rel) == -ENOMEM)
 			die("resource-limit", "out of memory");
 		free(all[i]);
 	}
