@@ -214,7 +214,8 @@ check-sanitize:
 		test-vhd test-vmdk test-format- test-fuzz-replay \
 		test-convert-qcow2.sh test-convert-vmdk test-convert-vhd \
 		test-convert-chain test-convert-vhdx-log \
-		test-ntfs test-map-view test-scan-ntfs test-scan-hive test-scan-fsid
+		test-ntfs test-map-view test-scan-ntfs test-scan-hive test-scan-fsid \
+		test-virtio-win
 
 # ---- fuzzing (fuzz/README.md) ----------------------------------------
 FUZZ_SECONDS ?= 60

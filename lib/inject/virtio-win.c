@@ -134,6 +134,7 @@ struct cand {
 	char driver[32];
 	char name[128];
 	char arch_dir[8];
+	char os_dir[16];
 };
 
 static int parse(const char *path, const struct vw_guest *g,
@@ -189,15 +190,19 @@ static int parse(const char *path, const struct vw_guest *g,
 		strcpy(c->driver, comp[0]);
 	}
 	strcpy(c->name, comp[n - 1]);
-	/* the architecture directory as the tree spells it */
+	/* the architecture and OS directories as the tree spells them */
 	{
 		size_t off = (size_t)(comp[arch_at] - buf);
 		size_t alen = strlen(comp[arch_at]);
+		size_t ooff = (size_t)(comp[os_at] - buf);
+		size_t olen = strlen(comp[os_at]);
 
-		if (alen >= sizeof(c->arch_dir))
+		if (alen >= sizeof(c->arch_dir) || olen >= sizeof(c->os_dir))
 			return -1;
 		memcpy(c->arch_dir, orig + off, alen);
 		c->arch_dir[alen] = '\0';
+		memcpy(c->os_dir, orig + ooff, olen);
+		c->os_dir[olen] = '\0';
 	}
 	return 0;
 }
@@ -308,7 +313,7 @@ int vw_select(const char *const *paths, size_t n, const struct vw_guest *g,
 			    strcmp(c[k].driver, "vioscsi") == 0 ||
 			    !out->os_dir[0]) {
 				snprintf(out->os_dir, sizeof(out->os_dir), "%s",
-					 line[best]);
+					 c[k].os_dir);
 				snprintf(out->arch_dir, sizeof(out->arch_dir),
 					 "%s", c[k].arch_dir);
 			}
