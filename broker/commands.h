@@ -20,6 +20,7 @@ int cmd_probe(int argc, char **argv);
 int cmd_convert(int argc, char **argv);
 int cmd_scan(int argc, char **argv);
 int cmd_inject(int argc, char **argv);
+int cmd_import(int argc, char **argv);
 
 struct input_file;
 struct common_options;

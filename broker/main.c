@@ -24,7 +24,10 @@ static const struct command commands[] = {
 	{ "inject", cmd_inject,
 	  "install virtio drivers into a Windows disk, in the sandboxed "
 	  "injector (libguestfs)" },
-	/* import and serve slot in here */
+	{ "import", cmd_import,
+	  "probe, convert into a target, and inject virtio drivers: LXD's "
+	  "import flow, sandboxed" },
+	/* serve slots in here */
 };
 
 static void usage(FILE *out)
