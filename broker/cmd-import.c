@@ -550,21 +550,15 @@ int cmd_import(int argc, char **argv)
 		if (input_open_mode(target, O_RDWR, &tin, &f) < 0)
 			goto fail;
 		{
-			char self[64];
-			int ro;
+			struct input_file ro;
+			int r;
 
-			snprintf(self, sizeof(self), "/proc/self/fd/%d", tin.fd);
-			ro = open(self, O_RDONLY | O_CLOEXEC);
-			if (ro < 0) {
-				iw_fail(&f, IW_E_OUTPUT_ERROR, "%s: %s", target,
-					strerror(errno));
+			if (input_reopen_rdonly(&tin, &ro, &f) < 0)
 				goto fail;
-			}
-			if (scan_run(&scan_opts, ro, "raw", &scan, NULL, &f) < 0) {
-				close(ro);
+			r = scan_run(&scan_opts, ro.fd, "raw", &scan, NULL, &f);
+			close(ro.fd);
+			if (r < 0)
 				goto fail;
-			}
-			close(ro);
 		}
 		json_object_object_add(times, "scan",
 				       json_object_new_double(now() - t0));

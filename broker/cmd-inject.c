@@ -470,7 +470,6 @@ int cmd_inject(int argc, char **argv)
 	struct input_file in = { .fd = -1 }, ro = { .fd = -1 };
 	struct iw_failure f = { 0 };
 	struct inject_request req = { 0 };
-	char self[64];
 	const char *expect = NULL, *path, *format, *why = NULL,
 		   *virtio_win = NULL;
 	json_object *probe = NULL, *extra = NULL, *scan = NULL, *res = NULL;
@@ -529,11 +528,7 @@ int cmd_inject(int argc, char **argv)
 
 	/* the sniffer and the scanner get the same file read-only (they
 	 * refuse anything else); the injector gets the read-write fd */
-	ro = in;
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", in.fd);
-	ro.fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	if (ro.fd < 0) {
-		iw_fail(&f, IW_E_INPUT_ERROR, "%s: %s", path, strerror(errno));
+	if (input_reopen_rdonly(&in, &ro, &f) < 0) {
 		status = iw_report_failure(&f, json, extra);
 		goto out;
 	}

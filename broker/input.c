@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
@@ -84,5 +85,21 @@ int input_open_mode(const char *path, int mode, struct input_file *ret,
 		ret->size = (uint64_t)st.st_size;
 	}
 	ret->fd = TAKE_FD(fd);
+	return 0;
+}
+
+int input_reopen_rdonly(const struct input_file *in, struct input_file *ret,
+			struct iw_failure *f)
+{
+	char self[64];
+
+	*ret = *in;
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", in->fd);
+	ret->fd = open(self, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (ret->fd < 0) {
+		iw_fail(f, IW_E_INPUT_ERROR, "cannot reopen read-only: %s",
+			strerror(errno));
+		return -1;
+	}
 	return 0;
 }

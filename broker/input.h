@@ -23,5 +23,9 @@ int input_open(const char *path, struct input_file *ret, struct iw_failure *f);
  * modifies the disk it was given. */
 int input_open_mode(const char *path, int mode, struct input_file *ret,
 		    struct iw_failure *f);
+/* The same file again, read-only (the sniffer and the scanner refuse a
+ * writable fd), through /proc/self/fd: the same inode, not the path. */
+int input_reopen_rdonly(const struct input_file *in, struct input_file *ret,
+			struct iw_failure *f);
 
 #endif

@@ -49,6 +49,20 @@ expect() {
 	fi
 }
 
+# filter_is_policy NAME: the filter the probe loads names exactly the
+# syscalls of policy/seccomp/NAME.policy
+filter_is_policy() {
+	local pfc in_filter in_policy
+	pfc=$("$PROBE" --pfc "$1") || fail "--pfc $1"
+	in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
+	in_policy=$("$COMPILE" --list "$top/policy/seccomp/$1.policy" | sort)
+	if [ "$in_filter" = "$in_policy" ]; then
+		pass "$1: the loaded filter names exactly the policy's syscalls"
+	else
+		fail "$1: filter and policy differ: $(diff <(echo "$in_filter") <(echo "$in_policy") | tr '\n' ' ')"
+	fi
+}
+
 # ---- sniff: what the sniffer does after its filter works ------------
 for p in pread64 read write close brk mmap-rw mmap-none malloc-large \
 	madvise-dontneed getrandom-nonblock clock-monotonic json; do
@@ -117,13 +131,7 @@ check "sniff: default action KILL_PROCESS" \
 	fail "sniff: invalid architecture action is not KILL_PROCESS"
 check "sniff: one architecture only (x86_64)" \
 	test "$(grep -c '^# filter for arch' <<<"$pfc")" = 1
-in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
-in_policy=$("$COMPILE" --list "$top/policy/seccomp/sniff.policy" | sort)
-if [ "$in_filter" = "$in_policy" ]; then
-	pass "sniff: the loaded filter names exactly the policy's syscalls"
-else
-	fail "sniff: filter and policy differ: $(diff <(echo "$in_filter") <(echo "$in_policy") | tr '\n' ' ')"
-fi
+filter_is_policy sniff
 
 # ---- the real workload survives the policy --------------------------
 # The sniffer's core (iw_probe + JSON) over real images, including the
@@ -221,22 +229,8 @@ expect inject x32 killed enosys
 for p in setuid setresuid setgroups capset setns; do
 	expect inject "$p" killed "$control"
 done
-pfc=$("$PROBE" --pfc inject) || fail "--pfc inject"
-in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
-in_policy=$("$COMPILE" --list "$top/policy/seccomp/inject.policy" | sort)
-if [ "$in_filter" = "$in_policy" ]; then
-	pass "inject: the loaded filter names exactly the policy's syscalls"
-else
-	fail "inject: filter and policy differ: $(diff <(echo "$in_filter") <(echo "$in_policy") | tr '\n' ' ')"
-fi
+filter_is_policy inject
 
-pfc=$("$PROBE" --pfc ntfs) || fail "--pfc ntfs"
-in_filter=$(sed -n 's/.*filter for syscall "\([a-z0-9_]*\)".*/\1/p' <<<"$pfc" | sort)
-in_policy=$("$COMPILE" --list "$top/policy/seccomp/ntfs.policy" | sort)
-if [ "$in_filter" = "$in_policy" ]; then
-	pass "ntfs: the loaded filter names exactly the policy's syscalls"
-else
-	fail "ntfs: filter and policy differ: $(diff <(echo "$in_filter") <(echo "$in_policy") | tr '\n' ' ')"
-fi
+filter_is_policy ntfs
 
 finish
