@@ -137,6 +137,31 @@ check "format,virtio, no Windows: skipped" jq_is "$out" .inject.action skipped
 check "format,virtio, no Windows: the target is converted" cmp -s "$tmp/t.raw" "$tmp/want.qcow2.raw"
 check "format,virtio: state done" test "$(state '[.step, .finished]')" = '["done",true]'
 
+# ---- virtio on Windows without drivers for it (root: the fixture) --------
+if [ "$(id -u)" = 0 ] && command -v mkntfs >/dev/null && command -v ntfs-3g >/dev/null &&
+	"$top/tests/images/windows-disk.sh" "$tmp/win.raw" 2>/dev/null; then
+	qemu-img convert -q -f raw -O qcow2 "$tmp/win.raw" "$tmp/win.qcow2"
+	"$top/tests/images/virtio-win-tree.sh" "$tmp/w7tree" --os w7 >/dev/null
+	rm -f "$tmp/t.raw"
+	out=$(imp --conversion format,virtio --virtio-win "$tmp/w7tree" \
+		--target "$tmp/t.raw" --state-file "$tmp/state.json" "$tmp/win.qcow2" 2>/dev/null)
+	rc=$?
+	check "no drivers for Server 2019: exit 78, not success" test $rc = 78
+	check "no drivers: no-drivers" jq_is "$out" .error.code no-drivers
+	check "no drivers: state failed at the inject step" \
+		test "$(state '[.failed, .step, .error.code, .return_code]')" = '[true,"inject","no-drivers",78]'
+	check "no drivers: the target is the complete conversion, without drivers" \
+		cmp -s "$tmp/t.raw" "$tmp/win.raw"
+	"$top/tests/images/windows-disk.sh" "$tmp/winv.raw" --virtio 2>/dev/null
+	rm -f "$tmp/t.raw"
+	out=$(imp --helper-dir "$tmp/no-injector" --conversion format,virtio \
+		--target "$tmp/t.raw" "$tmp/winv.raw" 2>/dev/null)
+	check "drivers already there: imported, injection skipped" \
+		jq_is "$out" '[.inject.action, (.inject.reason | test("already installed"))] | @text' '["skipped",true]'
+else
+	echo "# Windows cases skipped (need root, mkntfs, ntfs-3g)"
+fi
+
 # ---- the state file is never seen half-written ----------------------------
 qemu-img create -q -f qcow2 "$tmp/big.qcow2" 2G
 qemu-io -f qcow2 -c 'write -P 0x5a 0 600M' "$tmp/big.qcow2" >/dev/null 2>&1 ||
