@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -145,8 +146,8 @@ static char *unconst(const char *s)
 static int run_convert(char *const *argv, struct state *st,
 		       json_object **ret, struct iw_failure *f)
 {
-	int out_pipe[2], err_pipe[2], status;
-	FILE *out = NULL, *err = NULL;
+	int out_fd, err_pipe[2], status;
+	FILE *err = NULL;
 	char *line = NULL, last_err[512] = "";
 	size_t cap = 0;
 	ssize_t n;
@@ -154,8 +155,14 @@ static int run_convert(char *const *argv, struct state *st,
 	pid_t pid;
 
 	*ret = NULL;
-	if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
-		iw_fail(f, IW_E_INTERNAL, "pipe: %s", strerror(errno));
+	/* the result into an anonymous file, read once the child is gone:
+	 * however large it is, the child never blocks on it while we read
+	 * its progress */
+	out_fd = memfd_create("imgward-convert-result", MFD_CLOEXEC);
+	if (out_fd < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
+		iw_fail(f, IW_E_INTERNAL, "memfd/pipe: %s", strerror(errno));
+		if (out_fd >= 0)
+			close(out_fd);
 		return -1;
 	}
 	fflush(stdout);
@@ -166,17 +173,13 @@ static int run_convert(char *const *argv, struct state *st,
 		return -1;
 	}
 	if (pid == 0) {
-		dup2(out_pipe[1], STDOUT_FILENO);
+		dup2(out_fd, STDOUT_FILENO);
 		dup2(err_pipe[1], STDERR_FILENO);
 		execv("/proc/self/exe", argv);
 		_exit(127);
 	}
-	close(out_pipe[1]);
 	close(err_pipe[1]);
 	err = fdopen(err_pipe[0], "r");
-	out = fdopen(out_pipe[0], "r");
-	/* stderr first (progress), then stdout: the result is one line, which
-	 * fits in the pipe while we read stderr to its end */
 	while (err && (n = getline(&line, &cap, err)) > 0) {
 		json_object *p = line[0] == '{' ? json_tokener_parse(line) : NULL;
 		json_object *v;
@@ -196,15 +199,23 @@ static int run_convert(char *const *argv, struct state *st,
 		}
 		json_object_put(p);
 	}
-	if (out && (n = getline(&line, &cap, out)) > 0)
-		res = json_tokener_parse(line);
 	free(line);
 	if (err)
 		fclose(err);
-	if (out)
-		fclose(out);
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	{
+		/* convert's output is bounded by its helper's (output-bytes) */
+		off_t len = lseek(out_fd, 0, SEEK_END);
+		char *buf = len > 0 && len < (64 << 20) ? malloc((size_t)len + 1) : NULL;
+
+		if (buf && pread(out_fd, buf, (size_t)len, 0) == len) {
+			buf[len] = '\0';
+			res = json_tokener_parse(buf);
+		}
+		free(buf);
+		close(out_fd);
+	}
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0 && res) {
 		*ret = res;
 		return 0;
