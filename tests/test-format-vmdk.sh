@@ -249,6 +249,24 @@ cp sparse.vmdk size-mismatch.vmdk
 printf '# Disk DescriptorFile\nversion=1\nCID=1\nparentCID=ffffffff\ncreateType="monolithicSparse"\nRW 2048 SPARSE "size-mismatch.vmdk"\n' | gen desc size-mismatch.vmdk
 expect_sniff 'extent size differs from capacity' size-mismatch.vmdk invalid inconsistent-header
 
+# qemu reads each extent line with sscanf from the line's start, and %s
+# skips newlines: after N blank lines, the next extent line is opened N+1
+# times (virtual size N+1 times its sectors). A descriptor of 200,000
+# blank lines says so, and leading zeros do not change the sector count.
+# (It also once made the scan quadratic: minutes for 200 KB. Now linear:
+# fuzz/regressions/compressed/timeout-vmdk-blank-run-rescan.gz.)
+{
+	printf '# Disk DescriptorFile\nversion=1\nCID=fffffffe\nparentCID=ffffffff\n'
+	printf 'createType="monolithicFlat"\n'
+	head -c 200000 /dev/zero | tr '\0' '\n'
+	printf 'RW 000000000000000000000000000032768 FLAT "data.bin" 0\n'
+} >blank-lines.vmdk
+out=$(j blank-lines.vmdk)
+check 'blank lines before an extent: qemu opens it once per line' \
+	jq_is "$out" '."virtual-size"' $(((200000 + 1) * 32768 * 512))
+check 'blank lines before an extent: an external extent' \
+	jq_is "$out" '[.findings[].code] | index("external-extent") != null' true
+
 # ---- not VMDK -------------------------------------------------------------------------
 printf 'Notes on VMDK\n\nThe descriptor has a createType key.\n' >notes.txt
 check 'a text file that only mentions createType is raw' jq_is "$(j notes.txt)" .format raw

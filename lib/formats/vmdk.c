@@ -582,16 +582,73 @@ static enum vmdk_qemu_parent vmdk_qemu_parent(const char *text, size_t len,
 	return VMDK_QEMU_PARENT_NAME;
 }
 
+/* Runs of characters of one class ([start, end), end the first one
+ * outside it), remembered: sscanf's conversions skip blanks across line
+ * ends, so every line of a descriptor that is mostly blank lines (or one
+ * long number) would otherwise rescan the same runs, quadratic in the
+ * descriptor's size (a fuzzer found a 752-byte gzip taking seconds). One
+ * line's scan crosses at most a handful of runs (five conversions), and
+ * the next line, starting inside the same run, crosses the same ones: a
+ * small cache of the long runs makes the whole scan linear. Short runs
+ * are cheaper to walk than to look up. */
+#define VMDK_RUN_CACHE 8
+#define VMDK_RUN_MIN 64
+
+struct vmdk_run {
+	const char *start, *end;
+};
+
+struct vmdk_run_cache {
+	struct vmdk_run r[VMDK_RUN_CACHE];
+	unsigned next;
+};
+
+struct vmdk_runs {
+	struct vmdk_run_cache blank, digit, zero;
+};
+
+static bool vmdk_is_zero(char c)
+{
+	return c == '0';
+}
+
+static bool vmdk_is_blank(char c)
+{
+	return vmdk_c_isspace(c);
+}
+
+static bool vmdk_is_digit_c(char c)
+{
+	return vmdk_is_digit(c);
+}
+
+static const char *vmdk_run_end(struct vmdk_run_cache *c, const char *p,
+				const char *end, bool (*in)(char))
+{
+	const char *q = p;
+
+	for (unsigned i = 0; i < VMDK_RUN_CACHE; i++)
+		if (c->r[i].start && p >= c->r[i].start && p < c->r[i].end)
+			return c->r[i].end;
+	while (q < end && in(*q))
+		q++;
+	if (q - p >= VMDK_RUN_MIN) {
+		c->r[c->next] = (struct vmdk_run){ p, q };
+		c->next = (c->next + 1) % VMDK_RUN_CACHE;
+	}
+	return q;
+}
+
 /* sscanf() conversions over [p, end): the text holds no NUL, so end is
  * where qemu's string ends. */
 struct vmdk_scan {
 	const char *p, *end;
+	struct vmdk_runs *runs;
 };
 
 static void vmdk_scan_blanks(struct vmdk_scan *s)
 {
-	while (s->p < s->end && vmdk_c_isspace(*s->p))
-		s->p++;
+	s->p = vmdk_run_end(&s->runs->blank, s->p, s->end, vmdk_is_blank);
 }
 
 /* %<width>s */
@@ -613,19 +670,27 @@ static bool vmdk_scan_word(struct vmdk_scan *s, size_t width,
 static bool vmdk_scan_long(struct vmdk_scan *s, int64_t *ret)
 {
 	bool neg = false, overflow = false;
+	const char *digits, *sig, *q;
 	uint64_t v = 0;
-	int digits = 0;
 
 	vmdk_scan_blanks(s);
 	if (s->p < s->end && (*s->p == '+' || *s->p == '-'))
 		neg = *s->p++ == '-';
-	for (; s->p < s->end && vmdk_is_digit(*s->p); s->p++, digits++) {
+	/* the whole number is consumed, as strtoll does; its value depends
+	 * only on the digits after the leading zeros, and past 20 of those
+	 * it has overflowed: neither run is walked twice */
+	digits = s->p;
+	s->p = vmdk_run_end(&s->runs->digit, s->p, s->end, vmdk_is_digit_c);
+	if (s->p == digits)
+		return false;
+	sig = vmdk_run_end(&s->runs->zero, digits, s->p, vmdk_is_zero);
+	if (s->p - sig > 20)
+		overflow = true;
+	for (q = sig; !overflow && q < s->p; q++) {
 		if (MUL_OVERFLOW(v, (uint64_t)10, &v) ||
-		    ADD_OVERFLOW(v, (uint64_t)(*s->p - '0'), &v))
+		    ADD_OVERFLOW(v, (uint64_t)(*q - '0'), &v))
 			overflow = true;
 	}
-	if (digits == 0)
-		return false;
 	if (overflow || v > (uint64_t)INT64_MAX)
 		*ret = neg ? INT64_MIN : INT64_MAX;
 	else
@@ -650,9 +715,10 @@ struct vmdk_qemu_line {
 
 /* sscanf(p, "%10s %" SCNd64 " %10s \"%511[^\n\r\"]\" %" SCNd64, ...) */
 static void vmdk_qemu_scan_line(const char *p, const char *end,
+				struct vmdk_runs *runs,
 				struct vmdk_qemu_line *l)
 {
-	struct vmdk_scan s = { p, end };
+	struct vmdk_scan s = { p, end, runs };
 	const char *start;
 
 	memset(l, 0, sizeof(*l));
@@ -703,6 +769,7 @@ static void vmdk_qemu_extents(const char *text, size_t len,
 			      struct vmdk_qemu_extents *q)
 {
 	const char *p = text, *end = text + len;
+	struct vmdk_runs runs = { 0 };
 	unsigned line = 1;
 
 	memset(q, 0, sizeof(*q));
@@ -711,7 +778,7 @@ static void vmdk_qemu_extents(const char *text, size_t len,
 		const char *nl;
 		bool flat = false, vmfs = false;
 
-		vmdk_qemu_scan_line(p, end, &l);
+		vmdk_qemu_scan_line(p, end, &runs, &l);
 		if (l.matches >= 4 && vmdk_text_eq(l.access.p, l.access.len,
 						   "RW")) {
 			flat = vmdk_text_eq(l.type.p, l.type.len, "FLAT");
