@@ -69,6 +69,43 @@ out=$("$IMGWARD" inject --helper-dir "$tmp/no-injector" "$tmp/plain.raw" 2>&1)
 check "no Windows: the summary says nothing was injected" \
 	grep -q "nothing injected: no Windows installation" <<<"$out"
 
+# ---- a lying injector: nothing it says is taken unchecked ---------------
+# fake-scan (as imgward-ntfs) answers with the Windows scan on the file's
+# second line; fake-inject (as imgward-inject) with the lie its first
+# line names.
+if [ -x "$B/tests/fake-inject" ] && [ -x "$B/tests/fake-scan" ]; then
+	mkdir -p "$tmp/liar" "$tmp/vw-any"
+	ln -s "$B/imgward-sniff" "$tmp/liar/"
+	cp "$B/tests/fake-scan" "$tmp/liar/imgward-ntfs"
+	cp "$B/tests/fake-inject" "$tmp/liar/imgward-inject"
+	scan='{"partition-table":{"type":"gpt","disk-guid":"6B1C4E2A-0D7F-4C55-9E3A-2F5D8C1A7B01","hybrid-mbr":false,"backup-gpt-used":false},"partitions":[{"index":1,"start":1048576,"size":33554432,"type":"C12A7328-F81F-11D2-BA4B-00A0C93EC93B","type-name":"EFI System","name":"EFI system partition","guid":"6B1C4E2A-0D7F-4C55-9E3A-2F5D8C1A7B02","flags":[],"filesystem":"vfat","filesystem-version":"FAT32","label":"SYSTEM","uuid":"1A2B-3C4D","ntfs":null,"problems":[]},{"index":2,"start":34603008,"size":16777216,"type":"E3C9E316-0B5C-4DB8-817D-F92DF00215AE","type-name":"Microsoft reserved","name":"Microsoft reserved partition","guid":"6B1C4E2A-0D7F-4C55-9E3A-2F5D8C1A7B03","flags":[],"filesystem":null,"filesystem-version":null,"label":null,"uuid":null,"ntfs":null,"problems":[]},{"index":3,"start":51380224,"size":209715200,"type":"EBD0A0A2-B9E5-4433-87C0-68B6B72699C7","type-name":"Microsoft basic data","name":"Basic data partition","guid":"6B1C4E2A-0D7F-4C55-9E3A-2F5D8C1A7B04","flags":[],"filesystem":"ntfs","filesystem-version":null,"label":"Windows","uuid":"6124590D21F81892","ntfs":{"version":"3.1","label":"Windows","dirty":false,"serial":"6124590D21F81892","cluster-size":4096,"mft-record-size":1024,"hiberfil":false,"hibernated":false},"problems":[]}],"windows":{"product-name":"Windows Server 2019 Standard","major":10,"minor":0,"build":"17763","current-version":"6.3","edition":"ServerStandard","installation-type":"Server","arch":"x86_64","hostname":"WIN-IMGWARD01","systemroot":"\\Windows","partition":3,"control-set":1,"virtio-drivers":{"viostor":{"service":false,"start":null,"file":false},"vioscsi":{"service":false,"start":null,"file":false},"netkvm":{"service":false,"start":null,"file":false},"balloon":{"service":false,"start":null,"file":false},"vioser":{"service":false,"start":null,"file":false},"viorng":{"service":false,"start":null,"file":false},"pvpanic":{"service":false,"start":null,"file":false},"fwcfg":{"service":false,"start":null,"file":false},"vioinput":{"service":false,"start":null,"file":false}},"virtio-installed":false},"hibernated":false,"problems":[]}'
+	lie() { # lie NAME: run inject on a file naming the lie
+		printf '%s\n%s\n' "$1" "$scan" >"$tmp/lie.raw"
+		truncate -s 256M "$tmp/lie.raw"
+		injectj --helper-dir "$tmp/liar" --virtio-win "$tmp/vw-any" "$tmp/lie.raw" 2>/dev/null
+	}
+	out=$(lie inject-ok)
+	check "fake injector, honest answer: injected" jq_is "$out" .inject.action injected
+	check "fake injector: its answer rebuilt key by key" \
+		jq_is "$out" '.inject | keys | join(",")' \
+		"action,arch-dir,control-set,driver-database,drivers,files,firstboot,os-dir,registry-values,sandbox,seconds,virtio-win"
+	out=$(lie inject-escape)
+	check "a file name with a terminal escape is sanitised" \
+		jq_is "$out" '.inject.files[0] | test("\u001b") | not' true
+	for l in inject-extra-top inject-skipped-lie inject-wrong-type inject-long-name; do
+		out=$(lie $l)
+		rc=$?
+		check "$l: protocol-violation (exit $rc)" \
+			jq_is "$out" .error.code protocol-violation
+	done
+	out=$(lie inject-no-drivers)
+	rc=$?
+	check "the helper's no-drivers becomes the no-drivers code, exit 78" \
+		test "$(jq -r .error.code <<<"$out") $rc" = "no-drivers 78"
+else
+	fail "build/tests/fake-inject or fake-scan is missing"
+fi
+
 # ---- Windows disks (root: the fixture needs ntfs-3g's FUSE mount) -------
 if [ "$(id -u)" != 0 ] || ! command -v mkntfs >/dev/null ||
 	! command -v ntfs-3g >/dev/null || ! command -v python3 >/dev/null; then

@@ -5,7 +5,9 @@
  * imgward-sniff and runs `imgward scan --helper-dir DIR FILE`; the first
  * line of FILE (a raw file the real sniffer calls safe) names the lie.
  * The fds, the pre-exec layers, Landlock and the real ntfs seccomp policy
- * are as for the real helper. Never install this.
+ * are as for the real helper. A first line "inject-..." makes it answer
+ * with the scan written on the file's second line (a Windows guest for
+ * tests/helpers/fake-inject.c). Never install this.
  */
 #include <stdio.h>
 #include <string.h>
@@ -70,6 +72,22 @@ int main(void)
 	n = pread(IW_FD_INPUT, line, sizeof(line) - 1, 0);
 	if (n > 0)
 		line[strcspn(line, "\n")] = '\0';
+	/* for fake-inject's lies (tests/test-inject-cli.sh): the scan the
+	 * injector needs is the rest of the file, after the first line */
+	if (strncmp(line, "inject-", 7) == 0) {
+		static char scan[16384];
+		size_t off = strlen(line) + 1;
+		ssize_t m = pread(IW_FD_INPUT, scan, sizeof(scan) - 1, (off_t)off);
+
+		if (m <= 0)
+			iw_helper_fail("internal", "no scan after the first line");
+		scan[m] = '\0';
+		scan[strcspn(scan, "\n")] = '\0';
+		say("{\"type\":\"result\",\"scan\":");
+		say(scan);
+		say("}\n");
+		return 0;
+	}
 	for (size_t i = 0; i < sizeof(lies) / sizeof(lies[0]); i++)
 		if (strcmp(line, lies[i].name) == 0) {
 			say(lies[i].message);
