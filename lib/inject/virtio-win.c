@@ -147,6 +147,10 @@ static int parse(const char *path, const struct vw_guest *g,
 
 	if (len == 0 || len >= sizeof(buf))
 		return -1;
+	/* a listing names files by relative paths without empty components;
+	 * anything else ("a//b", "/a", "a/b.sys/") is not a file of the tree */
+	if (path[0] == '/' || path[len - 1] == '/' || strstr(path, "//"))
+		return -1;
 	memcpy(orig, path, len + 1);
 	for (size_t i = 0; i <= len; i++)
 		buf[i] = (char)tolower((unsigned char)path[i]);

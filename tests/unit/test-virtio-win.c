@@ -243,13 +243,18 @@ static void test_selection(void)
 		longp[sizeof(longp) - 1] = '\0';
 		memcpy(longp, "viostor/2k19/amd64/", 19);
 		add(&t, "%s.sys", longp);
+		/* not a listed file: empty components */
+		add(&t, "viostor/2k19/amd64/viostor.inf/");
+		add(&t, "/viostor/2k19/amd64/viostor.cat");
+		add(&t, "viostor//2k19/amd64/viostor.pdb");
 		is_int(vw_select((const char *const *)t.p, t.n, &g, &s), 0,
 		       "shared file names: selected");
 		for (size_t i = 0; i < s.n_files; i++)
 			if (strcmp(s.files[i].name, "wdfcoinstaller01011.dll") == 0)
 				n++;
 		is_int(n, 1, "a name two drivers share is copied once");
-		is_int(s.n_files, 3, "the overlong path is ignored");
+		is_int(s.n_files, 3,
+		       "the overlong path and paths with empty components are ignored");
 		vw_selection_free(&s);
 		tree_free(&t);
 	}
