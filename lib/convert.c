@@ -46,10 +46,27 @@ struct engine {
 	pthread_mutex_t write_lock;
 };
 
+/*
+ * What SEEK_DATA/SEEK_HOLE said about an image file, so that each answer
+ * is asked once: on ext4 one call costs 150-200 us, and an image of
+ * 64 KiB clusters has thousands of data extents, all inside one run of
+ * data of the file. [lo, hi) of fd is all data or all hole.
+ */
+#define LAYOUT_SLOTS 4	/* a chain's layers alternate */
+struct layout_cache {
+	struct {
+		int fd;		/* -1: empty */
+		bool data;
+		uint64_t lo, hi;
+	} slot[LAYOUT_SLOTS];
+	unsigned next;		/* the slot to replace */
+};
+
 struct worker_buffers {
 	uint8_t *chunk;	 /* IW_CONVERT_CHUNK */
 	uint8_t *unit;	 /* max_unit_size */
 	uint8_t *comp;	 /* max_comp_length */
+	struct layout_cache *layout;
 };
 
 static const uint8_t zero_block[SPARSE_BLOCK];
@@ -151,35 +168,53 @@ static int read_compressed(struct engine *e, const struct iw_extent *x,
  * the writer filled a part: the rest is a hole in the image file and
  * reads as zeros without being read - what qemu learns from the file
  * layer's block status. Anything lseek cannot answer counts as data.
+ * Answers go into c; a cached one is used while off stays inside it.
  */
-static uint64_t host_run(int fd, uint64_t off, uint64_t len, bool *ret_data)
+static uint64_t host_run(struct layout_cache *c, int fd, uint64_t off,
+			 uint64_t len, bool *ret_data)
 {
+	uint64_t lo = off, hi;
+	bool data;
 	off_t d, h;
 
+	for (unsigned i = 0; i < LAYOUT_SLOTS; i++) {
+		if (c->slot[i].fd == fd && c->slot[i].lo <= off &&
+		    off < c->slot[i].hi) {
+			*ret_data = c->slot[i].data;
+			return MIN(len, c->slot[i].hi - off);
+		}
+	}
 	*ret_data = true;
 	if (off > (uint64_t)INT64_MAX)
 		return len;
 	d = lseek(fd, (off_t)off, SEEK_DATA);
 	if (d < 0) {
-		if (errno == ENXIO) { /* a hole to the end of the file */
-			*ret_data = false;
+		if (errno != ENXIO)
+			return len;	/* not answered: data, not cached */
+		data = false;	/* a hole to the end of the file */
+		hi = UINT64_MAX;
+	} else if ((uint64_t)d > off) {
+		data = false;
+		hi = (uint64_t)d;
+	} else {
+		h = lseek(fd, (off_t)off, SEEK_HOLE);
+		if (h < 0 || (uint64_t)h <= off)
 			return len;
-		}
-		return len;
+		data = true;
+		hi = (uint64_t)h;
 	}
-	if ((uint64_t)d > off) {
-		*ret_data = false;
-		return MIN(len, (uint64_t)d - off);
-	}
-	h = lseek(fd, (off_t)off, SEEK_HOLE);
-	if (h < 0 || (uint64_t)h <= off)
-		return len;
-	return MIN(len, (uint64_t)h - off);
+	c->slot[c->next].fd = fd;
+	c->slot[c->next].data = data;
+	c->slot[c->next].lo = lo;
+	c->slot[c->next].hi = hi;
+	c->next = (c->next + 1) % LAYOUT_SLOTS;
+	*ret_data = data;
+	return MIN(len, hi - off);
 }
 
 /* A DATA extent: the image file's holes inside it are zeros, not read. */
 static int copy_data_extent(struct engine *e, const struct iw_extent *x,
-			    uint8_t *dst, bool sparse)
+			    struct worker_buffers *b, uint8_t *dst, bool sparse)
 {
 	int fd = extent_fd(e, x);
 	uint64_t pos = 0;
@@ -187,8 +222,8 @@ static int copy_data_extent(struct engine *e, const struct iw_extent *x,
 
 	while (pos < x->length) {
 		bool data;
-		uint64_t n = host_run(fd, x->host_offset + pos, x->length - pos,
-				      &data);
+		uint64_t n = host_run(b->layout, fd, x->host_offset + pos,
+				      x->length - pos, &data);
 
 		if (!data) {
 			if (sparse)
@@ -233,7 +268,7 @@ static int process_job(struct engine *e, const struct job *j,
 			continue;
 		}
 		if (x->type == IW_EXTENT_DATA) {
-			r = copy_data_extent(e, x, dst, sparse);
+			r = copy_data_extent(e, x, b, dst, sparse);
 			if (r < 0)
 				goto out;
 			continue;
@@ -271,7 +306,12 @@ out:
 static void *worker(void *arg)
 {
 	struct engine *e = arg;
-	struct worker_buffers b = { 0 };
+	struct layout_cache layout;
+	struct worker_buffers b = { .layout = &layout };
+
+	for (unsigned i = 0; i < LAYOUT_SLOTS; i++)
+		layout.slot[i].fd = -1;
+	layout.next = 0;
 
 	if (atomic_fetch_sub(&e->slots, 1) <= 0)
 		return NULL;
